@@ -1,0 +1,13 @@
+module github.com/posswitch/posswitch
+
+go 1.26
+
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/moov-io/iso8583 v0.26.1
+)
+
+require (
+	github.com/yerden/go-util v1.1.4 // indirect
+	golang.org/x/text v0.41.0 // indirect
+)

@@ -1,0 +1,140 @@
+package iso
+
+// ResponseCode is F39 of a reply, two characters.
+type ResponseCode string
+
+// Response codes posswitch acts on by name (domain.md §5.1; ISO 8583:1987
+// meanings, CUP's where CUP differs).
+const (
+	CodeApproved          ResponseCode = "00"
+	CodePartialApproval   ResponseCode = "10"
+	CodeDoNotHonour       ResponseCode = "05"
+	CodeInvalidTxn        ResponseCode = "12"
+	CodeInvalidAmount     ResponseCode = "13"
+	CodeCustomerCancel    ResponseCode = "17"
+	CodeOutsideWindow     ResponseCode = "22"
+	CodeOriginalNotFound  ResponseCode = "25"
+	CodeFormatError       ResponseCode = "30"
+	CodeInsufficientFunds ResponseCode = "51"
+	CodeAmountMismatch    ResponseCode = "64"
+	CodeLateResponse      ResponseCode = "68"
+	CodeDuplicate         ResponseCode = "94"
+	CodeReconcileError    ResponseCode = "95"
+	CodeSystemMalfunction ResponseCode = "96"
+	CodeIssuerTimeout     ResponseCode = "98"
+	CodeMACError          ResponseCode = "A0"
+)
+
+// Action is what a terminal should do with a reply, the CUP action classes
+// (domain.md §5.1): A approve, B retry, C decline, D operator, E system fault,
+// with the codes that demand a new sign-on split out of E.
+type Action int
+
+const (
+	ActionDecline  Action = iota // C: failed, do not retry (also unknown codes)
+	ActionApprove                // A: approved
+	ActionRetry                  // B: failed, may succeed if tried again later
+	ActionOperator               // D: the operator or customer must do something (re-enter PIN)
+	ActionSystem                 // E: terminal or host configuration fault; retrying will not help
+	ActionResignOn               // E: keys or batch out of step; sign on again
+)
+
+func (a Action) String() string {
+	return [...]string{"decline", "approve", "retry", "operator", "system", "re-sign-on"}[a]
+}
+
+type codeInfo struct {
+	meaning string
+	action  Action
+}
+
+var codeTable = map[ResponseCode]codeInfo{
+	"00": {"approved", ActionApprove},
+	"01": {"refer to card issuer", ActionDecline},
+	"03": {"invalid merchant", ActionSystem},
+	"04": {"pick up card", ActionDecline},
+	"05": {"do not honour", ActionDecline},
+	"06": {"error", ActionDecline},
+	"10": {"partial approval", ActionApprove},
+	"12": {"invalid transaction", ActionDecline},
+	"13": {"invalid amount", ActionDecline},
+	"14": {"invalid card number", ActionDecline},
+	"17": {"customer cancellation", ActionDecline},
+	"22": {"suspected malfunction or outside the allowed days", ActionDecline},
+	"25": {"unable to locate original", ActionDecline},
+	"30": {"format error", ActionRetry},
+	"51": {"insufficient funds", ActionDecline},
+	"54": {"expired card", ActionDecline},
+	"55": {"incorrect PIN", ActionOperator},
+	"61": {"exceeds amount limit", ActionDecline},
+	"64": {"original amount incorrect", ActionDecline},
+	"65": {"exceeds frequency limit", ActionDecline},
+	"68": {"response received too late", ActionRetry},
+	"75": {"PIN tries exceeded", ActionDecline},
+	"77": {"batch number mismatch, sign on again", ActionResignOn},
+	"90": {"cut-off in progress", ActionRetry},
+	"91": {"issuer or switch inoperative", ActionRetry},
+	"94": {"duplicate transmission", ActionDecline},
+	"95": {"reconcile error", ActionDecline},
+	"96": {"system malfunction", ActionRetry},
+	"97": {"terminal not registered", ActionSystem},
+	"98": {"issuer timeout", ActionRetry},
+	"99": {"PIN format error, sign on again", ActionResignOn},
+	"A0": {"MAC error, sign on again", ActionResignOn},
+	"A2": {"approved, confirm with issuer", ActionApprove},
+	"A4": {"approved, confirm with issuer", ActionApprove},
+	"A5": {"approved, confirm with issuer", ActionApprove},
+	"A6": {"approved, confirm with issuer", ActionApprove},
+}
+
+// Meaning is a short English description; unknown codes read "declined".
+func (c ResponseCode) Meaning() string {
+	if info, ok := codeTable[c]; ok {
+		return info.meaning
+	}
+	return "declined (unknown code)"
+}
+
+// Action says what the terminal should do; unknown codes decline.
+func (c ResponseCode) Action() Action {
+	if info, ok := codeTable[c]; ok {
+		return info.action
+	}
+	return ActionDecline
+}
+
+// Approved reports whether the host approved (action class A).
+func (c ResponseCode) Approved() bool { return c.Action() == ActionApprove }
+
+func (c ResponseCode) String() string { return string(c) + " " + c.Meaning() }
+
+// ReversalReason is why a terminal reverses. Each dialect spells it in F39 of
+// the reversal (domain.md §5.2).
+type ReversalReason int
+
+const (
+	ReasonTimeout        ReversalReason = iota + 1 // no reply within the deadline
+	ReasonBadReply                                 // reply unreadable or failed the checks
+	ReasonBadMAC                                   // reply's MAC did not verify
+	ReasonCannotComplete                           // host approved, terminal could not finish
+	ReasonLateReply                                // a reply came after the reversal was decided
+	ReasonCustomerCancel                           // void sent as a reversal
+)
+
+func (r ReversalReason) String() string {
+	switch r {
+	case ReasonTimeout:
+		return "timeout"
+	case ReasonBadReply:
+		return "bad reply"
+	case ReasonBadMAC:
+		return "bad MAC"
+	case ReasonCannotComplete:
+		return "cannot complete"
+	case ReasonLateReply:
+		return "late reply"
+	case ReasonCustomerCancel:
+		return "customer cancellation"
+	}
+	return "unknown"
+}
