@@ -1,0 +1,176 @@
+package iso
+
+import "fmt"
+
+// The response spellings both dialects share. A dialect classifies the
+// request (it alone knows how its kinds are spelled) and hands the shared
+// kinds here; settlement and sign-on replies it spells itself.
+
+// dialectSpecific is implemented by each dialect for what base cannot know.
+type dialectSpecific interface {
+	classify(m *Message) (Kind, error)
+	echoFields() []int // request fields a reply echoes
+	buildSettlementResponse(m, req *Message, r SettlementResponse) error
+	buildSignOnResponse(m, req *Message, r SignOnResponse) error
+	parseSettlementResponse(req, reply *Message, rep Reply) (Response, error)
+	parseSignOnResponse(req, reply *Message, rep Reply) (Response, error)
+}
+
+func (b *base) buildResponse(d dialectSpecific, req *Message, r Response) (*Message, error) {
+	if r == nil {
+		return nil, invalid("Response", "nil")
+	}
+	kind, err := d.classify(req)
+	if err != nil {
+		return nil, err
+	}
+	if !responseFits(kind, r) {
+		return nil, invalid("Response", "a %T does not answer a %s", r, kind)
+	}
+	m := &Message{MTI: ResponseMTI(req.MTI)}
+	echo(m, req, d.echoFields()...)
+	switch r := r.(type) {
+	case FinancialResponse:
+		err = setReplyCommon(m, r.Reply)
+		if err == nil && r.Amount.Minor != 0 {
+			setAmount(m, r.Amount)
+		}
+		if err == nil && r.Balance != nil {
+			m.Set(54, balanceField(*r.Balance))
+		}
+	case ReversalResponse:
+		err = setReplyCommon(m, r.Reply)
+	case NetworkResponse:
+		err = setReplyCommon(m, r.Reply)
+	case BatchUploadResponse:
+		err = setReplyCommon(m, r.Reply)
+	case QROrderResponse:
+		err = setReplyCommon(m, r.Reply)
+		if err == nil && r.Amount.Minor != 0 {
+			setAmount(m, r.Amount)
+		}
+		m.Set(b.qr.Field, qrTLV(r.Order, 0))
+	case SettlementResponse:
+		err = d.buildSettlementResponse(m, req, r)
+	case SignOnResponse:
+		err = d.buildSignOnResponse(m, req, r)
+	default:
+		return nil, fmt.Errorf("%w: response %T", ErrUnsupported, r)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A host MACs what it approves when the request was MACed; declines go
+	// unsigned (domain.md §3.1).
+	if macFieldOf(req) != 0 && r.Result().Approved() {
+		m.Set(64, macPlaceholder)
+	}
+	return m, nil
+}
+
+func responseFits(kind Kind, r Response) bool {
+	switch r.(type) {
+	case FinancialResponse:
+		return kind == KindSale || kind == KindPaymentCodeSale || kind == KindBalanceInquiry || kind == KindVoid || kind == KindRefund
+	case QROrderResponse:
+		return kind == KindQROrderCreate || kind == KindQROrderQuery || kind == KindQROrderClose
+	case NetworkResponse:
+		return kind == KindSignOff || kind == KindEcho
+	case BatchUploadResponse:
+		return kind == KindBatchUpload || kind == KindBatchUploadEnd
+	}
+	return r.Kind() == kind
+}
+
+func (b *base) parseResponse(d dialectSpecific, req, reply *Message) (Response, error) {
+	kind, err := d.classify(req)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := b.replyCommon(reply)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case KindSale, KindPaymentCodeSale, KindBalanceInquiry, KindVoid, KindRefund:
+		r := FinancialResponse{Reply: rep, Of: kind}
+		if r.Amount, err = amountOf(reply); err != nil {
+			return nil, err
+		}
+		if v, ok := reply.Get(54); ok {
+			if r.Balance, err = parseBalance(v); err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
+	case KindReversal:
+		return ReversalResponse{Reply: rep, Advice: req.MTI[2] == '2'}, nil
+	case KindSignOff, KindEcho:
+		return NetworkResponse{Reply: rep, Of: kind}, nil
+	case KindBatchUpload, KindBatchUploadEnd:
+		return BatchUploadResponse{Reply: rep, End: kind == KindBatchUploadEnd}, nil
+	case KindQROrderCreate, KindQROrderQuery, KindQROrderClose:
+		r := QROrderResponse{Reply: rep, Of: kind}
+		if r.Amount, err = amountOf(reply); err != nil {
+			return nil, err
+		}
+		if v, ok := reply.Get(b.qr.Field); ok {
+			if r.Order, _, err = parseQRTLV(b.qr.Field, v); err != nil {
+				return nil, err
+			}
+		}
+		return r, nil
+	case KindSettlement:
+		return d.parseSettlementResponse(req, reply, rep)
+	case KindSignOn:
+		return d.parseSignOnResponse(req, reply, rep)
+	}
+	return nil, fmt.Errorf("%w: response to %s", ErrUnsupported, kind)
+}
+
+// parseQRRequest reads a QR order request with the mapping; ok is false when
+// the message is not one.
+func (b *base) parseQRRequest(m *Message) (Request, bool, error) {
+	kind := b.qrKind(m)
+	if kind == 0 {
+		return nil, false, nil
+	}
+	o, validity, err := parseQRTLV(b.qr.Field, m.Value(b.qr.Field))
+	if err != nil {
+		return nil, true, err
+	}
+	switch kind {
+	case KindQROrderCreate:
+		a, err := amountOf(m)
+		return QROrderCreateRequest{Amount: a, Validity: validity}, true, err
+	case KindQROrderQuery:
+		return QROrderQueryRequest{OrderRef: o.Ref}, true, nil
+	}
+	return QROrderCloseRequest{OrderRef: o.Ref}, true, nil
+}
+
+// qrKind classifies a QR order request by the mapping, or returns 0.
+func (b *base) qrKind(m *Message) Kind {
+	if m.MTI != b.qr.MTI {
+		return 0
+	}
+	switch m.Value(3) {
+	case b.qr.CreateCode:
+		return KindQROrderCreate
+	case b.qr.QueryCode:
+		return KindQROrderQuery
+	case b.qr.CloseCode:
+		return KindQROrderClose
+	}
+	return 0
+}
+
+// paymentCodeOf returns the A3 payment code of a private TLV field.
+func paymentCodeOf(m *Message, field int) (PaymentCode, bool) {
+	elems, err := parseTLV(m.Value(field))
+	if err != nil {
+		return "", false
+	}
+	v, ok := tlvValue(elems, tagPaymentCode)
+	return PaymentCode(v), ok
+}

@@ -1,0 +1,264 @@
+package iso
+
+import (
+	"fmt"
+	"strings"
+)
+
+// What a CUP host reads from a request and how it answers (domain.md §3).
+
+func (d *cupDialect) BuildResponse(req *Message, r Response) (*Message, error) {
+	return d.buildResponse(d, req, r)
+}
+
+func (d *cupDialect) ParseResponse(req, reply *Message) (Response, error) {
+	return d.parseResponse(d, req, reply)
+}
+
+// echoFields: a CUP reply echoes the request's identifying fields (S1
+// SaveRspPackData lists what comes back).
+func (d *cupDialect) echoFields() []int { return []int{2, 3, 4, 11, 25, 41, 42, 49, 60, 61} }
+
+func (d *cupDialect) classify(m *Message) (Kind, error) {
+	if k := d.qrKind(m); k != 0 {
+		return k, nil
+	}
+	f3 := m.Value(3)
+	netCode := cupNetCode(m)
+	switch {
+	case m.MTI == "0200" && f3 == "000000":
+		if _, ok := paymentCodeOf(m, 59); ok {
+			return KindPaymentCodeSale, nil
+		}
+		return KindSale, nil
+	case m.MTI == "0200" && f3 == "310000":
+		return KindBalanceInquiry, nil
+	case m.MTI == "0200" && f3 == "200000":
+		return KindVoid, nil
+	case (m.MTI == "0220" || m.MTI == "0221") && f3 == "200000":
+		return KindRefund, nil
+	case m.MTI == "0400":
+		return KindReversal, nil
+	case m.MTI == "0500":
+		return KindSettlement, nil
+	case m.MTI == "0320" && netCode == cup603Settle:
+		return KindBatchUpload, nil
+	case m.MTI == "0320" && (netCode == cup603UploadEndB || netCode == cup603UploadEndU):
+		return KindBatchUploadEnd, nil
+	case m.MTI == "0800":
+		return KindSignOn, nil
+	case m.MTI == "0820" && netCode == cup603SignOff:
+		return KindSignOff, nil
+	case m.MTI == "0820" && netCode == cup603Echo:
+		return KindEcho, nil
+	}
+	return 0, fmt.Errorf("%w: CUP has no message %s with processing code %q", ErrUnsupported, m.MTI, f3)
+}
+
+func (d *cupDialect) ParseRequest(m *Message) (Envelope, Request, error) {
+	env, err := envelopeOf(m)
+	if err != nil {
+		return Envelope{}, nil, err
+	}
+	f60 := m.Value(60)
+	if len(f60) < 11 || !isDigits(f60) {
+		return Envelope{}, nil, malformed(60, "want type, batch and network code")
+	}
+	batch, _ := parseN6(60, f60[2:8])
+	env.Batch = BatchNumber(batch)
+	if q, ok, err := d.parseQRRequest(m); ok {
+		return env, q, err
+	}
+	kind, err := d.classify(m)
+	if err != nil {
+		return Envelope{}, nil, err
+	}
+	r, err := d.parseRequestOf(kind, m, &env)
+	return env, r, err
+}
+
+func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Request, error) {
+	amount, err := amountOf(m)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case KindSale:
+		card, err := cardOf(m)
+		return SaleRequest{Amount: amount, Card: card}, err
+	case KindPaymentCodeSale:
+		code, _ := paymentCodeOf(m, 59)
+		return PaymentCodeSaleRequest{Amount: amount, Code: code}, nil
+	case KindBalanceInquiry:
+		card, err := cardOf(m)
+		if err != nil {
+			return nil, err
+		}
+		cur, err := CurrencyByCode(m.Value(49))
+		return BalanceInquiryRequest{Card: card, Currency: cur}, err
+	case KindVoid:
+		orig, err := d.originalOf(m, amount)
+		if err != nil {
+			return nil, err
+		}
+		r := VoidRequest{Original: orig}
+		if m.Has(2) || m.Has(35) {
+			card, err := cardOf(m)
+			if err != nil {
+				return nil, err
+			}
+			r.Card = &card
+		}
+		return r, nil
+	case KindRefund:
+		orig, err := d.originalOf(m, Amount{})
+		if err != nil {
+			return nil, err
+		}
+		card, err := cardOf(m)
+		return RefundRequest{Amount: amount, Card: card, Original: orig}, err
+	case KindReversal:
+		copyOf := m.Clone()
+		copyOf.MTI = "0200"
+		of, err := d.classify(copyOf)
+		return ReversalRequest{Of: of, Amount: amount, Original: Original{STAN: env.STAN},
+			Reason: ResponseCode(m.Value(39))}, err
+	case KindSettlement:
+		t, _, err := parseCUPTotalsF48(m.Value(48))
+		if err != nil {
+			return nil, err
+		}
+		env.Operator = OperatorCode(strings.TrimRight(m.Value(63), " "))
+		cur, err := CurrencyByCode(m.Value(49))
+		return SettlementRequest{Totals: t, Currency: cur}, err
+	case KindBatchUpload:
+		cur, err := CurrencyByCode(m.Value(49))
+		if err != nil {
+			return nil, err
+		}
+		entries, err := parseCUPUploadF48(m.Value(48), cur)
+		return BatchUploadRequest{Entries: entries}, err
+	case KindBatchUploadEnd:
+		f48 := m.Value(48)
+		if len(f48) != 4 || !isDigits(f48) {
+			return nil, malformed(48, "want a four-digit count")
+		}
+		var n int
+		fmt.Sscanf(f48, "%d", &n)
+		return BatchUploadEndRequest{Count: n, Balanced: cupNetCode(m) == cup603UploadEndB}, nil
+	case KindSignOn:
+		env.Operator = OperatorCode(strings.TrimRight(m.Value(63), " "))
+		for scheme, code := range cupSchemeCodes {
+			if cupNetCode(m) == code {
+				return SignOnRequest{Scheme: scheme}, nil
+			}
+		}
+		return nil, malformed(60, "unknown key scheme")
+	case KindSignOff:
+		return SignOffRequest{}, nil
+	case KindEcho:
+		return EchoRequest{}, nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnsupported, kind)
+}
+
+// originalOf reads F37/F38/F61 (batch, trace, optional MMDD).
+func (d *cupDialect) originalOf(m *Message, amount Amount) (Original, error) {
+	f61 := m.Value(61)
+	if len(f61) != 12 && len(f61) != 16 {
+		return Original{}, malformed(61, "want batch, trace and optional date")
+	}
+	batch, err := parseN6(61, f61[:6])
+	if err != nil {
+		return Original{}, err
+	}
+	stan, _ := parseN6(61, f61[6:12])
+	o := Original{STAN: STAN(stan), Batch: BatchNumber(batch), AuthCode: AuthCode(m.Value(38)), Amount: amount}
+	if rrn := m.Value(37); strings.Trim(rrn, "0") != "" {
+		o.RRN = RRN(rrn)
+	}
+	if len(f61) == 16 {
+		if o.Time, err = d.resolveDate(61, f61[12:], ""); err != nil {
+			return Original{}, err
+		}
+	}
+	return o, nil
+}
+
+func (d *cupDialect) buildSettlementResponse(m, req *Message, r SettlementResponse) error {
+	t, _, err := parseCUPTotalsF48(req.Value(48))
+	if err != nil {
+		return err
+	}
+	f48, err := cupTotalsF48(t, cupVerdictDigits[r.Domestic], cupVerdictDigits[r.Foreign])
+	if err != nil {
+		return err
+	}
+	m.Set(48, f48)
+	m.Unset(4)
+	return setReplyCommon(m, r.Reply)
+}
+
+// parseSettlementResponse reads the verdict from F48's result digits: CUP
+// signals imbalance there, not in F39 (domain.md §3.4).
+func (d *cupDialect) parseSettlementResponse(_, reply *Message, rep Reply) (Response, error) {
+	_, v, err := parseCUPTotalsF48(reply.Value(48))
+	if err != nil {
+		return nil, err
+	}
+	return SettlementResponse{Reply: rep, Domestic: v[0], Foreign: v[1], Verdict: overallVerdict(v[0], v[1])}, nil
+}
+
+// Sign-on reply F62 (domain.md §3.3): PIK, its 4-byte check value, MAK, its
+// check value, and with scheme 004 the TDK and its check value. Keys are 8
+// bytes for 001 and 16 for 003/004.
+func (d *cupDialect) buildSignOnResponse(m, req *Message, r SignOnResponse) error {
+	if err := setReplyCommon(m, r.Reply); err != nil {
+		return err
+	}
+	if err := r.Batch.Validate(); err != nil {
+		return err
+	}
+	f60 := req.Value(60)
+	if len(f60) < 11 {
+		return malformed(60, "sign-on request without a network code")
+	}
+	m.Set(60, f60[:2]+r.Batch.String()+f60[8:])
+	if !r.Code.Approved() {
+		return nil
+	}
+	text, err := wrappedKeysHex(r.Keys)
+	if err != nil {
+		return err
+	}
+	m.Set(62, text)
+	return nil
+}
+
+func (d *cupDialect) parseSignOnResponse(req, reply *Message, rep Reply) (Response, error) {
+	r := SignOnResponse{Reply: rep}
+	if f60 := reply.Value(60); len(f60) >= 8 {
+		b, err := parseN6(60, f60[2:8])
+		if err != nil {
+			return nil, err
+		}
+		r.Batch = BatchNumber(b)
+	}
+	if !rep.Code.Approved() {
+		return r, nil
+	}
+	keys, err := splitSchemeKeys(62, reply.Value(62), cupNetCode(req))
+	if err != nil {
+		return nil, err
+	}
+	r.Keys = keys
+	return r, nil
+}
+
+// cupNetCode is 60.3, the network management code, or "" when F60 is short.
+func cupNetCode(m *Message) string {
+	if f60 := m.Value(60); len(f60) >= 11 {
+		return f60[8:11]
+	}
+	return ""
+}

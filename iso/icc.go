@@ -1,0 +1,70 @@
+package iso
+
+import (
+	"encoding/hex"
+	"strings"
+)
+
+// reversalICCTags are the EMV tags a reversal keeps of F55 (domain.md §3.2,
+// S1 stReversalTagList): TVR, IFD serial, issuer application data, ATC and
+// the script results. Everything else — track-2 equivalent (57) included —
+// is dropped.
+var reversalICCTags = map[string]bool{"95": true, "9F1E": true, "9F10": true, "9F36": true, "DF31": true}
+
+// filterICC keeps the listed tags of BER-TLV ICC data given as hex text. Data
+// that does not parse as BER-TLV is dropped whole: a reversal without F55 is
+// acceptable, one that leaks card data is not.
+func filterICC(hexText string, keep map[string]bool) string {
+	data, err := hex.DecodeString(hexText)
+	if err != nil {
+		return ""
+	}
+	var out []byte
+	for len(data) > 0 {
+		tagLen := 1
+		if data[0]&0x1F == 0x1F { // multi-byte tag: continue while bit 8 is set
+			for tagLen < len(data) && data[tagLen]&0x80 != 0 {
+				tagLen++
+			}
+			tagLen++
+		}
+		if tagLen >= len(data) {
+			return ""
+		}
+		lenLen, n := 1, int(data[tagLen])
+		if n&0x80 != 0 { // long form: the low bits count the length bytes
+			lenLen = 1 + n&0x7F
+			if lenLen > 3 || tagLen+lenLen > len(data) {
+				return ""
+			}
+			n = 0
+			for _, b := range data[tagLen+1 : tagLen+lenLen] {
+				n = n<<8 | int(b)
+			}
+		}
+		end := tagLen + lenLen + n
+		if end > len(data) {
+			return ""
+		}
+		if keep[strings.ToUpper(hex.EncodeToString(data[:tagLen]))] {
+			out = append(out, data[:end]...)
+		}
+		data = data[end:]
+	}
+	return strings.ToUpper(hex.EncodeToString(out))
+}
+
+// stripForReversal removes what a reversal must never carry (domain.md §3.2,
+// §10.4): tracks, PIN data, and ICC tags outside the reversal list.
+func stripForReversal(m *Message) {
+	for _, id := range []int{26, 35, 36, 45, 52, 53} {
+		m.Unset(id)
+	}
+	if v, ok := m.Get(55); ok {
+		if kept := filterICC(v, reversalICCTags); kept != "" {
+			m.Set(55, kept)
+		} else {
+			m.Unset(55)
+		}
+	}
+}

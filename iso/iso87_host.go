@@ -1,0 +1,297 @@
+package iso
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// What an ISO87 host reads from a request and how it answers.
+
+func (d *iso87Dialect) BuildResponse(req *Message, r Response) (*Message, error) {
+	return d.buildResponse(d, req, r)
+}
+
+func (d *iso87Dialect) ParseResponse(req, reply *Message) (Response, error) {
+	return d.parseResponse(d, req, reply)
+}
+
+func (d *iso87Dialect) echoFields() []int {
+	return []int{2, 3, 4, 7, 11, 25, 41, 42, 49, 60, 70, 90}
+}
+
+func (d *iso87Dialect) classify(m *Message) (Kind, error) {
+	if k := d.qrKind(m); k != 0 {
+		return k, nil
+	}
+	f3 := m.Value(3)
+	switch m.MTI {
+	case "0200":
+		switch f3 {
+		case "000000":
+			if _, ok := paymentCodeOf(m, 48); ok {
+				return KindPaymentCodeSale, nil
+			}
+			return KindSale, nil
+		case "310000":
+			return KindBalanceInquiry, nil
+		case "200000":
+			return KindRefund, nil
+		}
+	case "0400", "0401":
+		if m.Value(25) == "17" {
+			return KindVoid, nil
+		}
+		return KindReversal, nil
+	case "0420", "0421":
+		return KindReversal, nil
+	case "0500":
+		if f3 == "920000" || f3 == "960000" {
+			return KindSettlement, nil
+		}
+	case "0320":
+		return KindBatchUpload, nil
+	case "0800":
+		switch m.Value(70) {
+		case f70SignOn:
+			return KindSignOn, nil
+		case f70SignOff:
+			return KindSignOff, nil
+		case f70Echo:
+			return KindEcho, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: ISO87 has no message %s with processing code %q", ErrUnsupported, m.MTI, f3)
+}
+
+func (d *iso87Dialect) ParseRequest(m *Message) (Envelope, Request, error) {
+	env, err := envelopeOf(m)
+	if err != nil {
+		return Envelope{}, nil, err
+	}
+	if env.Time, err = d.transmissionTimeOf(7, m.Value(7)); err != nil {
+		return Envelope{}, nil, err
+	}
+	if v, ok := m.Get(60); ok && len(v) >= 6 {
+		b, err := parseN6(60, v[:6])
+		if err != nil {
+			return Envelope{}, nil, err
+		}
+		env.Batch = BatchNumber(b)
+	}
+	if q, ok, err := d.parseQRRequest(m); ok {
+		return env, q, err
+	}
+	kind, err := d.classify(m)
+	if err != nil {
+		return Envelope{}, nil, err
+	}
+	r, err := d.parseRequestOf(kind, m)
+	return env, r, err
+}
+
+// transmissionTimeOf reads F7 (MMDDhhmmss, UTC).
+func (d *iso87Dialect) transmissionTimeOf(field int, v string) (time.Time, error) {
+	if len(v) != 10 {
+		return time.Time{}, malformed(field, "want MMDDhhmmss")
+	}
+	return d.resolveDateIn(field, v[:4], v[4:], d.clock().UTC())
+}
+
+func (d *iso87Dialect) parseRequestOf(kind Kind, m *Message) (Request, error) {
+	amount, err := amountOf(m)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case KindSale:
+		card, err := cardOf(m)
+		return SaleRequest{Amount: amount, Card: card}, err
+	case KindPaymentCodeSale:
+		code, _ := paymentCodeOf(m, 48)
+		return PaymentCodeSaleRequest{Amount: amount, Code: code}, nil
+	case KindBalanceInquiry:
+		card, err := cardOf(m)
+		if err != nil {
+			return nil, err
+		}
+		cur, err := CurrencyByCode(m.Value(49))
+		return BalanceInquiryRequest{Card: card, Currency: cur}, err
+	case KindVoid:
+		orig, err := d.originalOf(m, amount)
+		if err != nil {
+			return nil, err
+		}
+		r := VoidRequest{Original: orig}
+		if m.Has(2) {
+			card, err := cardOf(m)
+			if err != nil {
+				return nil, err
+			}
+			r.Card = &card
+		}
+		return r, nil
+	case KindRefund:
+		card, err := cardOf(m)
+		return RefundRequest{Amount: amount, Card: card, Original: Original{RRN: RRN(m.Value(37))}}, err
+	case KindReversal:
+		orig, err := d.originalOf(m, amount)
+		if err != nil {
+			return nil, err
+		}
+		copyOf := m.Clone()
+		copyOf.MTI = m.Value(90)[:4]
+		of, err := d.classify(copyOf)
+		return ReversalRequest{Of: of, Amount: amount, Original: Original{STAN: orig.STAN, Time: orig.Time},
+			Reason: ResponseCode(m.Value(39)), Advice: m.MTI[2] == '2', Repeat: m.MTI[3] == '1'}, err
+	case KindSettlement:
+		t, err := iso87TotalsOf(m)
+		if err != nil {
+			return nil, err
+		}
+		cur, err := CurrencyByCode(m.Value(49))
+		return SettlementRequest{Totals: Totals{Domestic: t}, Currency: cur, AfterUpload: m.Value(3) == "960000"}, err
+	case KindBatchUpload:
+		e, err := d.uploadEntryOf(m, amount)
+		return BatchUploadRequest{Entries: []BatchEntry{e}}, err
+	case KindSignOn:
+		elems, err := parseTLV(m.Value(48))
+		if err != nil {
+			return nil, malformed(48, "want the key scheme TLV")
+		}
+		code, _ := tlvValue(elems, tagKeyScheme)
+		for scheme, c := range cupSchemeCodes {
+			if c == code {
+				return SignOnRequest{Scheme: scheme}, nil
+			}
+		}
+		return nil, malformed(48, "unknown key scheme")
+	case KindSignOff:
+		return SignOffRequest{}, nil
+	case KindEcho:
+		return EchoRequest{}, nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnsupported, kind)
+}
+
+// originalOf reads F90 and the RRN and auth code a void carries.
+func (d *iso87Dialect) originalOf(m *Message, amount Amount) (Original, error) {
+	f90 := m.Value(90)
+	if len(f90) != 42 || !isDigits(f90) {
+		return Original{}, malformed(90, "want 42 digits of original data")
+	}
+	stan, _ := parseN6(90, f90[4:10])
+	t, err := d.transmissionTimeOf(90, f90[10:20])
+	if err != nil {
+		return Original{}, err
+	}
+	return Original{STAN: STAN(stan), Time: t, RRN: RRN(m.Value(37)), AuthCode: AuthCode(m.Value(38)), Amount: amount}, nil
+}
+
+func (d *iso87Dialect) uploadEntryOf(m *Message, amount Amount) (BatchEntry, error) {
+	f60 := m.Value(60)
+	if len(f60) < 10 || !isDigits(f60[:10]) {
+		return BatchEntry{}, malformed(60, "want original MTI and STAN")
+	}
+	stan, _ := parseN6(60, f60[4:10])
+	t, err := d.hostTime(m)
+	if err != nil {
+		return BatchEntry{}, err
+	}
+	kind := KindSale
+	switch {
+	case f60[:4] == "0400":
+		kind = KindVoid
+	case m.Value(3) == "200000":
+		kind = KindRefund
+	}
+	return BatchEntry{Kind: kind, STAN: STAN(stan), Time: t, Amount: amount, RRN: RRN(m.Value(37)),
+		AuthCode: AuthCode(m.Value(38)), PAN: PAN(m.Value(2))}, nil
+}
+
+func iso87TotalsOf(m *Message) (ClassTotals, error) {
+	var c ClassTotals
+	for id, dst := range map[int]*int{74: &c.CreditCount, 75: &c.CreditReversalCount, 76: &c.DebitCount, 77: &c.DebitReversalCount} {
+		v := m.Value(id)
+		n, err := strconv.Atoi(v)
+		if err != nil || len(v) != 10 || !isDigits(v) {
+			return c, malformed(id, "want 10 digits")
+		}
+		*dst = n
+	}
+	for id, dst := range map[int]*int64{86: &c.CreditAmount, 87: &c.CreditReversalAmount, 88: &c.DebitAmount, 89: &c.DebitReversalAmount} {
+		v := m.Value(id)
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || len(v) != 16 || !isDigits(v) {
+			return c, malformed(id, "want 16 digits")
+		}
+		*dst = n
+	}
+	return c, nil
+}
+
+// Settlement verdict travels in F39: 00 balanced, 95 out of balance
+// (domain.md §7.2); any other code is an error verdict.
+func (d *iso87Dialect) buildSettlementResponse(m, _ *Message, r SettlementResponse) error {
+	want := map[Verdict]ResponseCode{VerdictBalanced: CodeApproved, VerdictOutOfBalance: CodeReconcileError}[r.Verdict]
+	if want != "" && r.Code != want || want == "" && (r.Code == CodeApproved || r.Code == CodeReconcileError) {
+		return invalid("Verdict", "%s does not agree with response code %s", r.Verdict, r.Code)
+	}
+	return setReplyCommon(m, r.Reply)
+}
+
+func (d *iso87Dialect) parseSettlementResponse(req, _ *Message, rep Reply) (Response, error) {
+	v := VerdictError
+	switch rep.Code {
+	case CodeApproved:
+		v = VerdictBalanced
+	case CodeReconcileError:
+		v = VerdictOutOfBalance
+	}
+	return SettlementResponse{Reply: rep, AfterUpload: req.Value(3) == "960000", Verdict: v, Domestic: v}, nil
+}
+
+// Sign-on reply: working keys in F125 as hex text, laid out as CUP's F62
+// (key, 4-byte check value, ...), key length from the requested scheme.
+func (d *iso87Dialect) buildSignOnResponse(m, _ *Message, r SignOnResponse) error {
+	if err := setReplyCommon(m, r.Reply); err != nil {
+		return err
+	}
+	if r.Batch != 0 { // the host's open batch, as F60 carries it in requests
+		if err := r.Batch.Validate(); err != nil {
+			return err
+		}
+		m.Set(60, r.Batch.String())
+	}
+	if !r.Code.Approved() {
+		return nil
+	}
+	text, err := wrappedKeysHex(r.Keys)
+	if err != nil {
+		return err
+	}
+	m.Set(125, text)
+	return nil
+}
+
+func (d *iso87Dialect) parseSignOnResponse(req, reply *Message, rep Reply) (Response, error) {
+	r := SignOnResponse{Reply: rep}
+	if v, ok := reply.Get(60); ok {
+		b, err := parseN6(60, v)
+		if err != nil {
+			return nil, err
+		}
+		r.Batch = BatchNumber(b)
+	}
+	if !rep.Code.Approved() {
+		return r, nil
+	}
+	elems, _ := parseTLV(req.Value(48))
+	code, _ := tlvValue(elems, tagKeyScheme)
+	keys, err := splitSchemeKeys(125, reply.Value(125), code)
+	if err != nil {
+		return nil, err
+	}
+	r.Keys = keys
+	return r, nil
+}

@@ -1,0 +1,139 @@
+package iso
+
+import "fmt"
+
+// How an ISO87 terminal recovers a request whose outcome it does not know
+// (domain.md §6): sales, payment-code sales and refunds are reversed by the
+// 0400 → 0401 → 0420 → 0421 ladder; a void is itself a reversal, so it is
+// repeated (0401) until acknowledged and its effect stands.
+
+func (d *iso87Dialect) Recovery(req *Message) (Recovery, error) {
+	kind, err := d.classify(req)
+	if err != nil {
+		return RecoveryNone, err
+	}
+	switch kind {
+	case KindSale, KindPaymentCodeSale, KindRefund:
+		return RecoveryReverse, nil
+	case KindVoid:
+		return RecoveryRepeat, nil
+	}
+	return RecoveryNone, nil
+}
+
+// iso87ReasonCodes spell reversal reasons in F39 (domain.md §5.2, ISO 87
+// column).
+var iso87ReasonCodes = map[ReversalReason]ResponseCode{
+	ReasonTimeout:        "68",
+	ReasonBadReply:       "06",
+	ReasonBadMAC:         "06",
+	ReasonCannotComplete: "22",
+	ReasonLateReply:      "68",
+	ReasonCustomerCancel: "17",
+}
+
+// reversalMTI is the ladder: the first attempt 0400, repeats 0401, and from
+// attempt adviceAfter on the advice 0420, its repeats 0421.
+func (d *iso87Dialect) reversalMTI(attempt int) string {
+	switch {
+	case d.adviceAfter > 0 && attempt == d.adviceAfter:
+		return "0420"
+	case d.adviceAfter > 0 && attempt > d.adviceAfter:
+		return "0421"
+	case attempt == 0:
+		return "0400"
+	}
+	return "0401"
+}
+
+// Reversal copies the request minus tracks and PIN data (the PAN and expiry
+// a swiped track carried move to F2/F14 so the host can find the card),
+// keeps the STAN, sets the reason in F39 and the original in F90.
+func (d *iso87Dialect) Reversal(orig *Message, reason ReversalReason, attempt int) (*Message, error) {
+	rec, err := d.Recovery(orig)
+	if err != nil {
+		return nil, err
+	}
+	if rec != RecoveryReverse {
+		return nil, fmt.Errorf("%w: this request is not reversed in ISO87", ErrUnsupported)
+	}
+	code, ok := iso87ReasonCodes[reason]
+	if !ok {
+		return nil, invalid("Reason", "unknown reversal reason")
+	}
+	if attempt < 0 {
+		return nil, invalid("Attempt", "must not be negative")
+	}
+	stan, err := parseN6(11, orig.Value(11))
+	if err != nil {
+		return nil, err
+	}
+	sent, err := d.transmissionTimeOf(7, orig.Value(7))
+	if err != nil {
+		return nil, err
+	}
+	r := orig.Clone()
+	if t, ok := orig.Get(35); ok && !orig.Has(2) {
+		track := Track2(t)
+		r.Set(2, track.PAN().Digits())
+		if exp := track.Expiry(); exp != "" {
+			r.Set(14, string(exp))
+		}
+	}
+	stripForReversal(r)
+	r.MTI = d.reversalMTI(attempt)
+	r.Unset(37)
+	r.Unset(64)
+	r.Set(39, string(code))
+	r.Set(90, originalDataElements(orig.MTI, STAN(stan), sent))
+	r.Set(64, macPlaceholder) // Encode moves it to F128: F90 needs the secondary bitmap
+	return r, nil
+}
+
+// Repeat resends a void (itself a 0400) as 0401 from the second attempt on.
+func (d *iso87Dialect) Repeat(orig *Message, attempt int) (*Message, error) {
+	rec, err := d.Recovery(orig)
+	if err != nil {
+		return nil, err
+	}
+	if rec != RecoveryRepeat {
+		return nil, fmt.Errorf("%w: this request is not repeated in ISO87", ErrUnsupported)
+	}
+	if attempt < 0 {
+		return nil, invalid("Attempt", "must not be negative")
+	}
+	r := orig.Clone()
+	if attempt > 0 {
+		r.MTI = orig.MTI[:3] + "1"
+	}
+	return r, nil
+}
+
+// Totals adds a batch the ISO87 way: sales are debits and refunds credits;
+// a void, being a reversal of its sale, counts as a debit reversal, so the
+// net (F97) is sales net of voids (domain.md §7.3, US-style column).
+func (d *iso87Dialect) Totals(entries []BatchEntry) Totals {
+	var c ClassTotals
+	for _, e := range entries {
+		switch e.Kind {
+		case KindSale, KindPaymentCodeSale:
+			c.DebitCount++
+			c.DebitAmount += e.Amount.Minor
+		case KindVoid:
+			c.DebitReversalCount++
+			c.DebitReversalAmount += e.Amount.Minor
+		case KindRefund:
+			c.CreditCount++
+			c.CreditAmount += e.Amount.Minor
+		}
+	}
+	return Totals{Domestic: c}
+}
+
+// UploadBatchSize: ISO87 uploads one transaction per 0320.
+func (d *iso87Dialect) UploadBatchSize() int { return 1 }
+
+// CloseAfterUpload: ISO87 closes with a second settlement, 0500 960000.
+func (d *iso87Dialect) CloseAfterUpload(t Totals, c Currency, _ int, _ bool) Request {
+	return SettlementRequest{Totals: t, Currency: c, AfterUpload: true}
+}

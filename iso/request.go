@@ -1,0 +1,274 @@
+package iso
+
+import "time"
+
+// Envelope is what every request carries besides its own content: who sends
+// it, its trace number and when. The journal assigns STAN and batch; the
+// terminal's configuration supplies the IDs.
+type Envelope struct {
+	Terminal TerminalID
+	Merchant MerchantID
+	STAN     STAN
+	Batch    BatchNumber
+	Time     time.Time    // the terminal's local date and time of the request
+	Operator OperatorCode // optional; CUP puts it in F63 of sign-on and settlement
+}
+
+func (e Envelope) validate() error {
+	for _, err := range []error{e.Terminal.Validate(), e.Merchant.Validate(), e.STAN.Validate(), e.Batch.Validate()} {
+		if err != nil {
+			return err
+		}
+	}
+	if e.Time.IsZero() {
+		return invalid("Time", "required")
+	}
+	if e.Operator != "" {
+		return e.Operator.Validate()
+	}
+	return nil
+}
+
+// Request is one typed request. The set is closed: each dialect knows how to
+// spell every one of them or says ErrUnsupported.
+type Request interface {
+	Kind() Kind
+	validate() error
+}
+
+// Original identifies an earlier transaction a void, refund or reversal
+// refers to. A dialect uses the parts its host needs and refuses the request
+// with a FieldError when one of those is missing.
+type Original struct {
+	STAN     STAN
+	Batch    BatchNumber
+	Time     time.Time // local date and time of the original
+	RRN      RRN
+	AuthCode AuthCode
+	Amount   Amount
+}
+
+// SaleRequest charges a card.
+type SaleRequest struct {
+	Amount Amount
+	Card   Card
+}
+
+// PaymentCodeSaleRequest charges the customer's wallet through the one-time
+// code the terminal scanned from the customer's phone (C2B, entry mode 03).
+type PaymentCodeSaleRequest struct {
+	Amount Amount
+	Code   PaymentCode
+}
+
+// BalanceInquiryRequest asks for a card's available balance. Nothing moves.
+type BalanceInquiryRequest struct {
+	Card     Card
+	Currency Currency
+}
+
+// VoidRequest cancels an approved sale of the open batch, for its full
+// amount (Original.Amount). Card is set when the host wants the card again.
+type VoidRequest struct {
+	Original Original
+	Card     *Card
+}
+
+// RefundRequest returns money for a sale of a settled batch; Amount may be
+// less than the original's.
+type RefundRequest struct {
+	Amount   Amount
+	Card     Card
+	Original Original
+}
+
+// ReversalRequest is a reversal as a host reads it. Terminals do not build
+// it: they ask the dialect for the reversal of the message they sent.
+type ReversalRequest struct {
+	Of       Kind         // what is being reversed
+	Amount   Amount       // the original amount
+	Original Original     // STAN (and time, for ISO87) of the reversed message
+	Reason   ResponseCode // the reason as the dialect spells it in F39
+	Advice   bool         // store-and-forward advice (0420/0421)
+	Repeat   bool         // a retransmission (0401/0421)
+}
+
+// SettlementRequest asks the host to reconcile the batch with the terminal's
+// totals. AfterUpload is the ISO87 close after a batch upload (960000).
+type SettlementRequest struct {
+	Totals      Totals
+	Currency    Currency
+	AfterUpload bool
+}
+
+// BatchUploadRequest sends batch entries after the host reported the batch
+// out of balance; Dialect.UploadBatchSize says how many fit one message.
+type BatchUploadRequest struct {
+	Entries []BatchEntry
+}
+
+// BatchUploadEndRequest ends a CUP batch upload with the number of entries
+// sent; Balanced echoes the settlement verdict (60.3 207 rather than 202).
+type BatchUploadEndRequest struct {
+	Count    int
+	Balanced bool
+}
+
+// KeyScheme is the working-key set a sign-on asks for (CUP 60.3).
+type KeyScheme int
+
+const (
+	KeysSingleDES      KeyScheme = iota + 1 // 001: single-length PIK and MAK
+	KeysDoubleDES                           // 003: double-length PIK and MAK
+	KeysDoubleDESTrack                      // 004: as 003 plus a track-data key
+)
+
+// SignOnRequest asks for working keys (and, in CUP, the host's batch number).
+type SignOnRequest struct {
+	Scheme KeyScheme
+}
+
+// SignOffRequest ends the session.
+type SignOffRequest struct{}
+
+// EchoRequest is the keep-alive.
+type EchoRequest struct{}
+
+// QROrderCreateRequest asks the host for a merchant-presented code: the
+// terminal shows it and the customer's wallet scans and pays it.
+type QROrderCreateRequest struct {
+	Amount   Amount
+	Validity time.Duration // whole seconds, 1 s to 24 h
+}
+
+// QROrderQueryRequest asks where an order stands.
+type QROrderQueryRequest struct {
+	OrderRef string
+}
+
+// QROrderCloseRequest closes an order while it is still unpaid.
+type QROrderCloseRequest struct {
+	OrderRef string
+}
+
+func (SaleRequest) Kind() Kind            { return KindSale }
+func (PaymentCodeSaleRequest) Kind() Kind { return KindPaymentCodeSale }
+func (BalanceInquiryRequest) Kind() Kind  { return KindBalanceInquiry }
+func (VoidRequest) Kind() Kind            { return KindVoid }
+func (RefundRequest) Kind() Kind          { return KindRefund }
+func (ReversalRequest) Kind() Kind        { return KindReversal }
+func (SettlementRequest) Kind() Kind      { return KindSettlement }
+func (BatchUploadRequest) Kind() Kind     { return KindBatchUpload }
+func (BatchUploadEndRequest) Kind() Kind  { return KindBatchUploadEnd }
+func (SignOnRequest) Kind() Kind          { return KindSignOn }
+func (SignOffRequest) Kind() Kind         { return KindSignOff }
+func (EchoRequest) Kind() Kind            { return KindEcho }
+func (QROrderCreateRequest) Kind() Kind   { return KindQROrderCreate }
+func (QROrderQueryRequest) Kind() Kind    { return KindQROrderQuery }
+func (QROrderCloseRequest) Kind() Kind    { return KindQROrderClose }
+
+func (r SaleRequest) validate() error {
+	if err := r.Amount.Validate(); err != nil {
+		return err
+	}
+	return r.Card.Validate()
+}
+
+func (r PaymentCodeSaleRequest) validate() error {
+	if err := r.Amount.Validate(); err != nil {
+		return err
+	}
+	return r.Code.Validate()
+}
+
+func (r BalanceInquiryRequest) validate() error {
+	if err := r.Currency.validate(); err != nil {
+		return err
+	}
+	return r.Card.Validate()
+}
+
+func (r VoidRequest) validate() error {
+	if r.Original.STAN == 0 {
+		return invalid("Original", "a void needs its original transaction")
+	}
+	if err := r.Original.Amount.Validate(); err != nil {
+		return prefixField("Original", err)
+	}
+	if r.Card != nil {
+		return r.Card.Validate()
+	}
+	return nil
+}
+
+func (r RefundRequest) validate() error {
+	if err := r.Amount.Validate(); err != nil {
+		return err
+	}
+	if r.Original.RRN == "" {
+		return invalid("Original.RRN", "a refund needs the original's RRN")
+	}
+	if err := r.Original.RRN.Validate(); err != nil {
+		return prefixField("Original", err)
+	}
+	if r.Original.Time.IsZero() {
+		return invalid("Original.Time", "a refund needs the original's date")
+	}
+	if r.Original.Amount.Minor != 0 && r.Amount.Minor > r.Original.Amount.Minor {
+		return invalid("Amount", "more than the original amount")
+	}
+	return r.Card.Validate()
+}
+
+func (r ReversalRequest) validate() error { return r.Amount.Validate() }
+
+func (r SettlementRequest) validate() error { return r.Currency.validate() }
+
+func (r BatchUploadRequest) validate() error {
+	if len(r.Entries) == 0 {
+		return invalid("Entries", "at least one entry")
+	}
+	for _, e := range r.Entries {
+		if err := e.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r BatchUploadEndRequest) validate() error {
+	if r.Count < 0 || r.Count > 9999 {
+		return invalid("Count", "must be 0 to 9999")
+	}
+	return nil
+}
+
+func (r SignOnRequest) validate() error {
+	if r.Scheme < KeysSingleDES || r.Scheme > KeysDoubleDESTrack {
+		return invalid("Scheme", "unknown key scheme")
+	}
+	return nil
+}
+
+func (SignOffRequest) validate() error { return nil }
+func (EchoRequest) validate() error    { return nil }
+
+func (r QROrderCreateRequest) validate() error {
+	if err := r.Amount.Validate(); err != nil {
+		return err
+	}
+	if r.Validity < time.Second || r.Validity > 24*time.Hour || r.Validity%time.Second != 0 {
+		return invalid("Validity", "must be whole seconds from 1 s to 24 h")
+	}
+	return nil
+}
+
+func (r QROrderQueryRequest) validate() error { return validateOrderRef(r.OrderRef) }
+func (r QROrderCloseRequest) validate() error { return validateOrderRef(r.OrderRef) }
+
+func validateOrderRef(ref string) error {
+	if len(ref) == 0 || len(ref) > 64 || !printable(ref) {
+		return invalid("OrderRef", "must be 1 to 64 printable characters")
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package iso
+
+import (
+	"github.com/moov-io/iso8583"
+	"github.com/moov-io/iso8583/encoding"
+	"github.com/moov-io/iso8583/field"
+	"github.com/moov-io/iso8583/prefix"
+)
+
+// cupSpec is the CUP POS-terminal message layout (domain.md §1.2, from the
+// CUP terminal specification as implemented by S1): MTI as 2 BCD bytes, one
+// 8-byte binary bitmap and never a secondary one, numeric fields as BCD
+// (right-aligned, except F22 which CUP left-aligns), LL/LLL lengths as BCD,
+// text as ASCII, binary as raw bytes.
+var cupSpec = &iso8583.MessageSpec{
+	Name: "CUP POS terminal",
+	Fields: map[int]field.Field{
+		0: str("Message Type Indicator", 4, encoding.BCD, prefix.BCD.Fixed),
+		1: field.NewBitmap(&field.Spec{Length: 8, Description: "Bitmap", Enc: encoding.Binary,
+			Pref: prefix.Binary.Fixed, DisableAutoExpand: true}),
+		2:  str("Primary Account Number", 19, encoding.BCD, prefix.BCD.LL),
+		3:  str("Processing Code", 6, encoding.BCD, prefix.BCD.Fixed),
+		4:  str("Amount, Transaction", 12, encoding.BCD, prefix.BCD.Fixed),
+		11: str("System Trace Audit Number", 6, encoding.BCD, prefix.BCD.Fixed),
+		12: str("Time, Local Transaction", 6, encoding.BCD, prefix.BCD.Fixed),
+		13: str("Date, Local Transaction", 4, encoding.BCD, prefix.BCD.Fixed),
+		14: str("Date, Expiration", 4, encoding.BCD, prefix.BCD.Fixed),
+		15: str("Date, Settlement", 4, encoding.BCD, prefix.BCD.Fixed),
+		22: str("POS Entry Mode", 3, encoding.LBCD, prefix.BCD.Fixed),
+		23: str("Card Sequence Number", 3, encoding.BCD, prefix.BCD.Fixed),
+		25: str("POS Condition Code", 2, encoding.BCD, prefix.BCD.Fixed),
+		26: str("POS PIN Capture Code", 2, encoding.BCD, prefix.BCD.Fixed),
+		32: str("Acquiring Institution ID", 11, encoding.BCD, prefix.BCD.LL),
+		35: str("Track 2 Data", 37, trackBCD{}, prefix.BCD.LL),
+		36: str("Track 3 Data", 104, trackBCD{}, prefix.BCD.LLL),
+		37: str("Retrieval Reference Number", 12, encoding.ASCII, prefix.ASCII.Fixed),
+		38: str("Authorization ID Response", 6, encoding.ASCII, prefix.ASCII.Fixed),
+		39: str("Response Code", 2, encoding.ASCII, prefix.ASCII.Fixed),
+		41: str("Card Acceptor Terminal ID", 8, encoding.ASCII, prefix.ASCII.Fixed),
+		42: str("Card Acceptor ID Code", 15, encoding.ASCII, prefix.ASCII.Fixed),
+		44: str("Additional Response Data", 25, encoding.ASCII, prefix.BCD.LL),
+		48: str("Additional Data - Private", 322, encoding.BCD, prefix.BCD.LLL),
+		49: str("Currency Code, Transaction", 3, encoding.ASCII, prefix.ASCII.Fixed),
+		52: bin("PIN Data", 8, prefix.Binary.Fixed),
+		53: str("Security Related Control Information", 16, encoding.BCD, prefix.BCD.Fixed),
+		54: str("Additional Amounts", 20, encoding.ASCII, prefix.BCD.LLL),
+		55: bin("ICC Data", 255, prefix.BCD.LLL),
+		59: str("Private - QR and Terminal Data", 999, encoding.ASCII, prefix.BCD.LLL),
+		60: str("Private - Transaction Type, Batch, Network Code", 17, encoding.BCD, prefix.BCD.LLL),
+		61: str("Original Message Data", 29, encoding.BCD, prefix.BCD.LLL),
+		62: bin("Private - Terminal Info / Working Keys", 512, prefix.BCD.LLL),
+		63: str("Private - Operator / Card Organisation", 163, encoding.ASCII, prefix.BCD.LLL),
+		64: bin("Message Authentication Code", 8, prefix.Binary.Fixed),
+	},
+}
