@@ -1,0 +1,116 @@
+// Package iso is posswitch's wire model: what an ISO 8583 POS message means
+// and how each host spells it. It does no I/O beyond io.Reader and io.Writer,
+// keeps no state and knows nothing of sockets or disks.
+//
+// # The flow of a sale through this package
+//
+//	SaleRequest{Amount, Card}                        typed, validated input
+//	  └─ Dialect.BuildRequest(Envelope, req)          → *Message (wire text, MAC placeholder)
+//	       └─ Dialect.Encode(msg, mac)                → body bytes, MAC computed over the MAC block
+//	            └─ Framing.WriteFrame(w, d.Frame(body))   length prefix, TPDU, header
+//	  host …
+//	  Framing.ReadFrame(r) → Dialect.Decode(body)     → *Message
+//	    └─ CheckReply(req, reply, mac)                MTI, F3/F11/F41 echoed, F42, F4, MAC on approvals
+//	         └─ Dialect.ParseResponse(req, reply)     → FinancialResponse{Reply{Code, RRN, AuthCode}}
+//
+// A host runs the mirror image: ParseRequest, BuildResponse, Encode.
+// Packages above iso (the journal, the terminal and host sessions) only ever
+// ask the Dialect; none of them branches on a dialect's name.
+//
+// # Invariants this package keeps
+//
+//   - Bad input never reaches the wire: BuildRequest validates first and
+//     returns a *FieldError (errors.Is ErrInvalidInput) naming the field,
+//     never its value, and no message. Amounts are int64 minor units in a
+//     known ISO 4217 currency and must fit n12; PANs must pass the Luhn check.
+//     Nothing is silently truncated: a total wider than its field is refused.
+//   - Card data prints masked everywhere: PAN and payment codes as first 6 /
+//     last 4, expiry, tracks, PIN blocks and keys starred, through String,
+//     every fmt verb, slog and text/JSON marshalling; Message.Dump applies the
+//     dialect's own redaction (CUP upload records carry PANs in F48).
+//   - A decoded message is exactly its bytes: trailing bytes are malformed,
+//     every decode failure is a *MalformedError (errors.Is ErrMalformed)
+//     naming the field and not its content, and no input panics (fuzzed).
+//     Decoding is as lenient as moov-io's BCD decoder in one respect: the
+//     pad nibble of an odd-length BCD field is not checked. The MAC covers
+//     the raw bytes, so this cannot be used to alter a signed value.
+//   - A reversal carries no track data, PIN block or PIN control data, and
+//     of the ICC data only tags 95, 9F1E, 9F10, 9F36 and DF31.
+//
+// # Dialects
+//
+// Two are shipped; WithFraming, WithTPDU, WithClock, WithQROrderMapping and
+// WithReversalDoneCodes configure both, WithBinaryBitmap and
+// WithAdviceAfter the ISO87 one.
+//
+// CUP follows the China UnionPay POS-terminal specification as public
+// terminal code implements it (domain.md §1–§3, §7.1): 2-byte binary length,
+// 5-byte TPDU (default 60 0000 0000), 6-byte header 60 31 00 00 00 00, MTI
+// as 2 BCD bytes, one 8-byte binary bitmap, n fields as BCD (F22
+// left-aligned), LL/LLL lengths as BCD, text as ASCII, MAC = CUP "ECB" MAC in
+// F64 over the message from the MTI up to F64.
+//
+//	sale                 0200 000000, F60.1 22; card in F2/F14/F22/F23/F35, PIN in F26/F52/F53
+//	payment-code sale    0200 000000, F22 032, code in F59 tag A3
+//	balance inquiry      0200 310000, F60.1 01
+//	void                 0200 200000, F60.1 23, F37/F38 and F61 (batch + trace) of the original
+//	refund               0220 200000, F60.1 25, F37 and F61 (batch + trace + MMDD), F63 "CUP"
+//	reversal             0400 copied from the request minus F26/F35/F36/F37/F52/F53, F39 reason
+//	                     (98 timeout, 06 bad reply / cannot complete, A0 bad MAC); resent unchanged
+//	refund repeat        the same 0220 resent (it is an advice; it is not reversed)
+//	settlement           0500, F48 = 62 digits of totals (domestic, foreign), F60.3 201, F63 operator;
+//	                     the reply's F48 result digits say balanced (1), not (2), error (3)
+//	batch upload         0320, F48 = count + up to 8 records (org, trace, PAN n20, amount), F60.3 201
+//	batch upload end     0320, F48 = count n4, F60.3 202 (after "not balanced") or 207
+//	sign-on              0800, F60.3 001/003/004, F63 operator; reply F62 = keys + check values
+//	sign-off, echo       0820, F60.3 002 / 301
+//
+// ISO87 is generic ISO 8583:1987 in ASCII, as Hypercom/TSYS-style POS hosts
+// take it (domain.md §2.2, §4, §7.2): 2-byte binary length and no TPDU by
+// default, MTI and fields in ASCII, the bitmap as 16 hex characters with a
+// secondary bitmap only when a field above 64 is set, b fields as hex text,
+// MAC = ANSI X9.19 in F64, or F128 when the secondary bitmap is present.
+//
+//	sale                 0200 000000, F7 (UTC), F12/F13 (local), F60 batch
+//	payment-code sale    0200 000000, F22 032, code in F48 tag A3
+//	balance inquiry      0200 310000
+//	void                 0400 000000, F25 17, F37/F38 and F90 of the original; it is itself a
+//	                     reversal, so an unknown outcome is repeated as 0401, not reversed
+//	refund               0200 200000, F37 of the original
+//	reversal             0400, repeats 0401, after WithAdviceAfter attempts (default 3) the advice
+//	                     0420, repeats 0421; F39 reason (68 timeout, 06 bad reply or MAC, 22
+//	                     cannot complete), F90 original data, track PAN moved to F2/F14
+//	settlement           0500 920000, totals in F74–F77, F86–F89, F97; reply F39 00 or 95
+//	batch upload         0320 per transaction, proc code of the original, F60 = MTI + STAN + RRN
+//	settlement after upload  0500 960000
+//	sign-on              0800 F70 001, key scheme in F48 tag K1; reply F125 = keys + check values
+//	sign-off, echo       0800 F70 002 / 301
+//
+// # Private-use mappings
+//
+// No public specification spells the merchant-presented QR order (the
+// terminal shows a code, the customer's wallet pays it), and hosts differ.
+// Both dialects default to MTI 0100 (no funds move at creation) with
+// processing codes from the 90–99 range ISO 8583:1987 leaves to private use
+// — create 910000, query 920000, close 930000 — and carry the order in the
+// dialect's private field (CUP F59, ISO87 F48) as posswitch's TLV: a
+// two-character tag, a three-digit length, the value.
+//
+//	A3  payment code scanned from the customer (the tag CUP's QR variant uses)
+//	Q1  order reference (host's)          Q2  payload to show as a QR code
+//	Q3  validity in seconds (request)     Q4  expiry, YYYYMMDDhhmmss UTC
+//	Q5  status: W waiting, P paid, C closed, E expired
+//	K1  ISO87 sign-on key scheme (001, 003, 004 as CUP's 60.3)
+//
+// A host with its own spelling is served by WithQROrderMapping (MTI,
+// processing codes, field). A paid order's reply carries the payment's RRN
+// and auth code like any approval, and is MACed.
+//
+// # Sources
+//
+// The message layouts, codes and rules are summarised, with their public
+// sources, in the project's domain notes: the CUP terminal field usage
+// (public CUP terminal applications), ISO 8583:1987 field formats (as in
+// pyiso8583 and moov-io's spec), ANSI X9.19 and ISO/IEC 9797-1 for MACs, ISO
+// 9564-1 for the PIN block, and the ISO 87 response-code tables.
+package iso
