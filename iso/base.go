@@ -25,6 +25,7 @@ type base struct {
 	// becomes an advice (0420). Zero: never.
 	adviceAfter int
 	name        string
+	codeField   int // private field of the customer's payment code (tag A3)
 }
 
 // QROrderMapping is how a dialect spells the merchant-presented QR order,

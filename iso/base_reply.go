@@ -174,3 +174,40 @@ func paymentCodeOf(m *Message, field int) (PaymentCode, bool) {
 	v, ok := tlvValue(elems, tagPaymentCode)
 	return PaymentCode(v), ok
 }
+
+// parseCardRequest reads the requests both dialects spell alike apart from
+// where the payment code travels and how the original is found; ok is false
+// for other kinds.
+func (b *base) parseCardRequest(kind Kind, m *Message, amount Amount,
+	originalOf func(*Message, Amount) (Original, error)) (r Request, ok bool, err error) {
+	switch kind {
+	case KindSale:
+		card, err := cardOf(m)
+		return SaleRequest{Amount: amount, Card: card}, true, err
+	case KindPaymentCodeSale:
+		code, _ := paymentCodeOf(m, b.codeField)
+		return PaymentCodeSaleRequest{Amount: amount, Code: code}, true, nil
+	case KindBalanceInquiry:
+		card, err := cardOf(m)
+		if err != nil {
+			return nil, true, err
+		}
+		cur, err := CurrencyByCode(m.Value(49))
+		return BalanceInquiryRequest{Card: card, Currency: cur}, true, err
+	case KindVoid:
+		orig, err := originalOf(m, amount)
+		if err != nil {
+			return nil, true, err
+		}
+		v := VoidRequest{Original: orig}
+		if m.Has(2) || m.Has(35) {
+			card, err := cardOf(m)
+			if err != nil {
+				return nil, true, err
+			}
+			v.Card = &card
+		}
+		return v, true, nil
+	}
+	return nil, false, nil
+}

@@ -27,6 +27,7 @@ func CUP(opts ...Option) (Dialect, error) {
 		qr:                QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 59},
 		reversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
 		newMAC:            NewCUPECBMAC,
+		codeField:         59,
 		name:              "CUP",
 	}}
 	if err := d.apply(opts); err != nil {
@@ -88,7 +89,7 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 	case PaymentCodeSaleRequest:
 		d.financial(m, "0200", "000000", env.Batch, cup601Sale, r.Amount)
 		m.Set(22, EntryMode{Method: EntryBarcode}.wire())
-		m.Set(59, formatTLV([]tlvElem{{tagPaymentCode, string(r.Code)}}))
+		m.Set(d.codeField, formatTLV([]tlvElem{{tagPaymentCode, string(r.Code)}}))
 	case BalanceInquiryRequest:
 		m.MTI = "0200"
 		m.Set(3, "310000")

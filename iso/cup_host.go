@@ -27,7 +27,7 @@ func (d *cupDialect) classify(m *Message) (Kind, error) {
 	netCode := cupNetCode(m)
 	switch {
 	case m.MTI == "0200" && f3 == "000000":
-		if _, ok := paymentCodeOf(m, 59); ok {
+		if _, ok := paymentCodeOf(m, d.codeField); ok {
 			return KindPaymentCodeSale, nil
 		}
 		return KindSale, nil
@@ -82,34 +82,10 @@ func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Reque
 	if err != nil {
 		return nil, err
 	}
+	if r, ok, err := d.parseCardRequest(kind, m, amount, d.originalOf); ok {
+		return r, err
+	}
 	switch kind {
-	case KindSale:
-		card, err := cardOf(m)
-		return SaleRequest{Amount: amount, Card: card}, err
-	case KindPaymentCodeSale:
-		code, _ := paymentCodeOf(m, 59)
-		return PaymentCodeSaleRequest{Amount: amount, Code: code}, nil
-	case KindBalanceInquiry:
-		card, err := cardOf(m)
-		if err != nil {
-			return nil, err
-		}
-		cur, err := CurrencyByCode(m.Value(49))
-		return BalanceInquiryRequest{Card: card, Currency: cur}, err
-	case KindVoid:
-		orig, err := d.originalOf(m, amount)
-		if err != nil {
-			return nil, err
-		}
-		r := VoidRequest{Original: orig}
-		if m.Has(2) || m.Has(35) {
-			card, err := cardOf(m)
-			if err != nil {
-				return nil, err
-			}
-			r.Card = &card
-		}
-		return r, nil
 	case KindRefund:
 		orig, err := d.originalOf(m, Amount{})
 		if err != nil {

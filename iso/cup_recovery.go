@@ -11,13 +11,17 @@ func (d *cupDialect) Recovery(req *Message) (Recovery, error) {
 	if err != nil {
 		return RecoveryNone, err
 	}
+	return cupRecovery(kind), nil
+}
+
+func cupRecovery(kind Kind) Recovery {
 	switch kind {
 	case KindSale, KindPaymentCodeSale, KindVoid:
-		return RecoveryReverse, nil
+		return RecoveryReverse
 	case KindRefund:
-		return RecoveryRepeat, nil
+		return RecoveryRepeat
 	}
-	return RecoveryNone, nil
+	return RecoveryNone
 }
 
 // cupReasonCodes spell reversal reasons in F39 (domain.md §5.2, S1/S3/S4).
@@ -34,12 +38,12 @@ var cupReasonCodes = map[ReversalReason]ResponseCode{
 // reason in F39 and keeps the STAN: the host matches the reversal to its
 // original by it. CUP resends the same 0400 however many attempts it takes.
 func (d *cupDialect) Reversal(orig *Message, reason ReversalReason, attempt int) (*Message, error) {
-	rec, err := d.Recovery(orig)
+	kind, err := d.classify(orig)
 	if err != nil {
 		return nil, err
 	}
-	if rec != RecoveryReverse {
-		return nil, fmt.Errorf("%w: a %s request is not reversed", ErrUnsupported, mustKind(d.classify(orig)))
+	if cupRecovery(kind) != RecoveryReverse {
+		return nil, fmt.Errorf("%w: a CUP %s is not reversed", ErrUnsupported, kind)
 	}
 	code, ok := cupReasonCodes[reason]
 	if !ok {
@@ -59,17 +63,15 @@ func (d *cupDialect) Reversal(orig *Message, reason ReversalReason, attempt int)
 
 // Repeat resends a refund advice unchanged: CUP has no repeat MTI for it.
 func (d *cupDialect) Repeat(orig *Message, attempt int) (*Message, error) {
-	rec, err := d.Recovery(orig)
+	kind, err := d.classify(orig)
 	if err != nil {
 		return nil, err
 	}
-	if rec != RecoveryRepeat {
-		return nil, fmt.Errorf("%w: a %s request is not repeated", ErrUnsupported, mustKind(d.classify(orig)))
+	if cupRecovery(kind) != RecoveryRepeat {
+		return nil, fmt.Errorf("%w: a CUP %s is not repeated", ErrUnsupported, kind)
 	}
 	if attempt < 0 {
 		return nil, invalid("Attempt", "must not be negative")
 	}
 	return orig.Clone(), nil
 }
-
-func mustKind(k Kind, _ error) Kind { return k }

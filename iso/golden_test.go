@@ -165,15 +165,7 @@ func hostView(d iso.Dialect, r iso.Request) iso.Request {
 
 func writeFixture(t *testing.T, d iso.Dialect, base string, frame []byte) {
 	t.Helper()
-	fr, err := d.Framing().ParseFrame(frame)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := d.Decode(fr.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js := fieldsJSON(t, m)
+	js := fieldsJSON(t, decode(t, d, frame, nil))
 	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ func ISO87(opts ...Option) (Dialect, error) {
 		reversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
 		newMAC:            NewX919MAC,
 		adviceAfter:       3,
+		codeField:         48,
 		name:              "ISO87",
 	}}
 	if err := d.apply(opts); err != nil {
@@ -79,7 +80,7 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 	case PaymentCodeSaleRequest:
 		financial("0200", "000000", r.Amount)
 		m.Set(22, EntryMode{Method: EntryBarcode}.wire())
-		m.Set(48, formatTLV([]tlvElem{{tagPaymentCode, string(r.Code)}}))
+		m.Set(d.codeField, formatTLV([]tlvElem{{tagPaymentCode, string(r.Code)}}))
 	case BalanceInquiryRequest:
 		financial("0200", "310000", Amount{})
 		m.Unset(4)

@@ -29,7 +29,7 @@ func (d *iso87Dialect) classify(m *Message) (Kind, error) {
 	case "0200":
 		switch f3 {
 		case "000000":
-			if _, ok := paymentCodeOf(m, 48); ok {
+			if _, ok := paymentCodeOf(m, d.codeField); ok {
 				return KindPaymentCodeSale, nil
 			}
 			return KindSale, nil
@@ -103,34 +103,10 @@ func (d *iso87Dialect) parseRequestOf(kind Kind, m *Message) (Request, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r, ok, err := d.parseCardRequest(kind, m, amount, d.originalOf); ok {
+		return r, err
+	}
 	switch kind {
-	case KindSale:
-		card, err := cardOf(m)
-		return SaleRequest{Amount: amount, Card: card}, err
-	case KindPaymentCodeSale:
-		code, _ := paymentCodeOf(m, 48)
-		return PaymentCodeSaleRequest{Amount: amount, Code: code}, nil
-	case KindBalanceInquiry:
-		card, err := cardOf(m)
-		if err != nil {
-			return nil, err
-		}
-		cur, err := CurrencyByCode(m.Value(49))
-		return BalanceInquiryRequest{Card: card, Currency: cur}, err
-	case KindVoid:
-		orig, err := d.originalOf(m, amount)
-		if err != nil {
-			return nil, err
-		}
-		r := VoidRequest{Original: orig}
-		if m.Has(2) {
-			card, err := cardOf(m)
-			if err != nil {
-				return nil, err
-			}
-			r.Card = &card
-		}
-		return r, nil
 	case KindRefund:
 		card, err := cardOf(m)
 		return RefundRequest{Amount: amount, Card: card, Original: Original{RRN: RRN(m.Value(37))}}, err
