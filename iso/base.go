@@ -1,9 +1,7 @@
 package iso
 
 import (
-	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -212,7 +210,7 @@ func (b *base) Encode(m *Message, mac MAC) ([]byte, error) {
 		wire = len(macPlaceholder) / 2
 	}
 	sum := mac.Sum(out[:len(out)-wire])
-	text := strings.ToUpper(hex.EncodeToString(sum))
+	text := hexText(sum)
 	if b.codec.binary[id] {
 		copy(out[len(out)-wire:], sum)
 	} else {

@@ -20,10 +20,10 @@ func setCardFields(m *Message, c Card, trackSep string, cupPIN bool) {
 		m.Set(23, c.Sequence)
 	}
 	if c.Track2 != "" {
-		m.Set(35, strings.NewReplacer("=", trackSep, "D", trackSep).Replace(string(c.Track2)))
+		m.Set(35, trackText(c.Track2, trackSep))
 	}
 	if c.PINBlock != nil {
-		m.Set(52, strings.ToUpper(hex.EncodeToString(c.PINBlock[:])))
+		m.Set(52, hexText(c.PINBlock[:]))
 		if cupPIN {
 			m.Set(26, "12")               // maximum PIN length the terminal accepts (domain.md §3.1)
 			m.Set(53, "2600000000000000") // format 0 with PAN, double-length 3DES, tracks in clear
@@ -57,4 +57,16 @@ func cardOf(m *Message) (Card, error) {
 		c.PINBlock = &pb
 	}
 	return c, nil
+}
+
+// trackText spells track 2 with the dialect's separator ('D' or '=').
+func trackText(t Track2, sep string) string {
+	other := "="
+	if sep == "=" {
+		other = "D"
+	}
+	if !strings.Contains(string(t), other) {
+		return string(t)
+	}
+	return strings.ReplaceAll(string(t), other, sep)
 }

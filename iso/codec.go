@@ -79,16 +79,21 @@ func (c *codec) encode(m *Message) ([]byte, error) {
 
 func (c *codec) packField(id int, value string) ([]byte, error) {
 	f := field.NewInstanceOf(c.spec.Fields[id])
-	data := []byte(value)
-	if c.binary[id] {
+	// Set the value directly: SetBytes would copy it through a []byte and
+	// back, two allocations per field.
+	switch f := f.(type) {
+	case *field.String:
+		f.SetValue(value)
+	case *field.Binary:
 		raw, err := hex.DecodeString(value)
 		if err != nil {
 			return nil, invalid(fmt.Sprintf("F%d", id), "binary field is not hex text")
 		}
-		data = raw
-	}
-	if err := f.SetBytes(data); err != nil {
-		return nil, invalid(fmt.Sprintf("F%d", id), "refused by the field spec")
+		f.SetValue(raw)
+	default:
+		if err := f.SetBytes([]byte(value)); err != nil {
+			return nil, invalid(fmt.Sprintf("F%d", id), "refused by the field spec")
+		}
 	}
 	p, err := f.Pack()
 	if err != nil {

@@ -3,6 +3,7 @@ package iso
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors. Every error this package returns matches one of them with
@@ -42,6 +43,9 @@ func invalid(field, format string, args ...any) error {
 // prefixField re-roots a FieldError under a parent name ("PAN" → "Card.PAN")
 // so a nested validation error still says where it came from.
 func prefixField(parent string, err error) error {
+	if err == nil {
+		return nil
+	}
 	var fe *FieldError
 	if errors.As(err, &fe) {
 		return &FieldError{Field: parent + "." + fe.Field, Reason: fe.Reason}
@@ -68,4 +72,17 @@ func (e *MalformedError) Is(target error) bool { return target == ErrMalformed }
 
 func malformed(field int, format string, args ...any) error {
 	return &MalformedError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// hexText spells bytes as uppercase hex, the wire text of binary fields,
+// in one allocation.
+func hexText(b []byte) string {
+	var s strings.Builder
+	s.Grow(2 * len(b))
+	var pair [2]byte
+	for _, c := range b {
+		upperHex(pair[:], []byte{c})
+		s.Write(pair[:])
+	}
+	return s.String()
 }

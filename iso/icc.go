@@ -14,8 +14,8 @@ var reversalICCTags = map[string]bool{"95": true, "9F1E": true, "9F10": true, "9
 // filterICC keeps the listed tags of BER-TLV ICC data given as hex text. Data
 // that does not parse as BER-TLV is dropped whole: a reversal without F55 is
 // acceptable, one that leaks card data is not.
-func filterICC(hexText string, keep map[string]bool) string {
-	data, err := hex.DecodeString(hexText)
+func filterICC(text string, keep map[string]bool) string {
+	data, err := hex.DecodeString(text)
 	if err != nil {
 		return ""
 	}
@@ -46,12 +46,12 @@ func filterICC(hexText string, keep map[string]bool) string {
 		if end > len(data) {
 			return ""
 		}
-		if keep[strings.ToUpper(hex.EncodeToString(data[:tagLen]))] {
+		if keep[hexText(data[:tagLen])] {
 			out = append(out, data[:end]...)
 		}
 		data = data[end:]
 	}
-	return strings.ToUpper(hex.EncodeToString(out))
+	return hexText(out)
 }
 
 // stripForReversal removes what a reversal must never carry (domain.md §3.2,
@@ -67,4 +67,28 @@ func stripForReversal(m *Message) {
 			m.Unset(55)
 		}
 	}
+}
+
+// StripSensitive returns a copy of m fit to keep after it was sent (PCI DSS:
+// no sensitive authentication data after authorization, domain.md §10.4):
+// a swiped track's PAN and expiry move to F2 and F14, then tracks, PIN data
+// and ICC tags outside the reversal list go, and so does the MAC. The copy
+// still carries the PAN in F2; a store must encrypt or drop it. Reversals
+// and repeats built from the copy are the same as from the original, but for
+// the PAN a swiped request now carries in F2.
+func StripSensitive(m *Message) *Message {
+	c := m.Clone()
+	if t, ok := m.Get(35); ok && !m.Has(2) {
+		track := Track2(strings.ReplaceAll(t, "D", "="))
+		if pan := track.PAN(); pan != "" {
+			c.Set(2, pan.Digits())
+		}
+		if exp := track.Expiry(); exp != "" && !m.Has(14) {
+			c.Set(14, string(exp))
+		}
+	}
+	stripForReversal(c)
+	c.Unset(64)
+	c.Unset(128)
+	return c
 }

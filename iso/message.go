@@ -63,6 +63,9 @@ func (m *Message) Set(id int, value string) {
 		m.fields[i].value = value
 		return
 	}
+	if m.fields == nil {
+		m.fields = make([]fieldValue, 0, 24) // a POS message rarely has more
+	}
 	m.fields = append(m.fields, fieldValue{})
 	copy(m.fields[i+1:], m.fields[i:])
 	m.fields[i] = fieldValue{id, value}

@@ -2,7 +2,6 @@ package iso
 
 import (
 	"encoding/hex"
-	"strings"
 )
 
 // The working-key block of a sign-on reply, the same in both dialects (CUP
@@ -26,7 +25,7 @@ func wrappedKeysHex(k SignOnKeys) (string, error) {
 		}
 		raw = append(append(raw, w.Cipher...), w.CheckValue...)
 	}
-	return strings.ToUpper(hex.EncodeToString(raw)), nil
+	return hexText(raw), nil
 }
 
 // splitSchemeKeys reads the block for the scheme code the request asked for.
