@@ -9,5 +9,7 @@ require (
 
 require (
 	github.com/yerden/go-util v1.1.4 // indirect
+	go.etcd.io/bbolt v1.5.0 // indirect
+	golang.org/x/sys v0.45.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )

@@ -73,5 +73,7 @@ func (d *cupDialect) Repeat(orig *Message, attempt int) (*Message, error) {
 	if attempt < 0 {
 		return nil, invalid("Attempt", "must not be negative")
 	}
-	return orig.Clone(), nil
+	r := orig.Clone()
+	r.Set(64, macPlaceholder) // a stored request has lost its MAC
+	return r, nil
 }

@@ -106,6 +106,8 @@ func (d *iso87Dialect) Repeat(orig *Message, attempt int) (*Message, error) {
 	if attempt > 0 {
 		r.MTI = orig.MTI[:3] + "1"
 	}
+	r.Unset(128)
+	r.Set(64, macPlaceholder) // a stored request has lost its MAC; Encode places it
 	return r, nil
 }
 

@@ -1,0 +1,220 @@
+package reversal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/posswitch/posswitch/iso"
+)
+
+// BatchStatus is where a batch stands in settlement. Settlement is
+// resumable: each step is journaled before the next message is sent.
+type BatchStatus string
+
+const (
+	BatchOpen      BatchStatus = "open"      // taking transactions
+	BatchSettling  BatchStatus = "settling"  // settlement request sent or about to be
+	BatchUploading BatchStatus = "uploading" // host reported out of balance; uploading
+	BatchClosed    BatchStatus = "closed"    // the host accepted the close
+)
+
+// BatchState is a batch's settlement progress.
+type BatchState struct {
+	Number   iso.BatchNumber `json:"number"`
+	Status   BatchStatus     `json:"status"`
+	Uploaded int             `json:"uploaded,omitempty"` // entries acknowledged in the upload
+	Updated  time.Time       `json:"updated"`
+}
+
+// ErrBatchNotEmpty: the open batch already has transactions.
+var ErrBatchNotEmpty = errors.New("reversal: the open batch has transactions")
+
+// OpenBatch returns the number of the batch new transactions go into.
+func (j *Journal) OpenBatch() (iso.BatchNumber, error) {
+	var b iso.BatchNumber
+	err := j.db.View(func(tx *bolt.Tx) error {
+		b = iso.BatchNumber(getU32(tx.Bucket(bucketMeta), keyBatch))
+		return nil
+	})
+	return b, err
+}
+
+// AdoptBatch takes the host's batch number (CUP sign-on reply F60.2). It is
+// refused while the open batch has transactions: they belong to the batch
+// they were sent in.
+func (j *Journal) AdoptBatch(b iso.BatchNumber) error {
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	return j.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		cur := iso.BatchNumber(getU32(meta, keyBatch))
+		if cur == b {
+			return nil
+		}
+		if c := tx.Bucket(bucketSTAN).Cursor(); hasPrefix(c, u32(uint32(cur))) {
+			return fmt.Errorf("%w: batch %s", ErrBatchNotEmpty, cur)
+		}
+		return meta.Put(keyBatch, u32(uint32(b)))
+	})
+}
+
+func hasPrefix(c *bolt.Cursor, prefix []byte) bool {
+	k, _ := c.Seek(prefix)
+	return k != nil && string(k[:len(prefix)]) == string(prefix)
+}
+
+// Batch returns a batch's settlement state; a batch never settled is open.
+func (j *Journal) Batch(b iso.BatchNumber) (BatchState, error) {
+	var st BatchState
+	err := j.db.View(func(tx *bolt.Tx) error {
+		var err error
+		st, err = batchState(tx, b)
+		return err
+	})
+	return st, err
+}
+
+func batchState(tx *bolt.Tx, b iso.BatchNumber) (BatchState, error) {
+	v := tx.Bucket(bucketBatches).Get(u32(uint32(b)))
+	if v == nil {
+		return BatchState{Number: b, Status: BatchOpen}, nil
+	}
+	var st BatchState
+	if err := json.Unmarshal(v, &st); err != nil {
+		return st, fmt.Errorf("%w: batch %s: %v", ErrCorrupt, b, err)
+	}
+	return st, nil
+}
+
+func (j *Journal) putBatch(tx *bolt.Tx, st BatchState) error {
+	st.Updated = j.clock()
+	v, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketBatches).Put(u32(uint32(st.Number)), v)
+}
+
+// batchMoves are the legal settlement steps; settling and uploading may be
+// re-entered when resuming after a crash.
+var batchMoves = map[BatchStatus][]BatchStatus{
+	BatchOpen:      {BatchSettling},
+	BatchSettling:  {BatchSettling, BatchUploading, BatchClosed},
+	BatchUploading: {BatchUploading, BatchClosed},
+}
+
+// SetBatchStatus moves a batch to its next settlement step.
+func (j *Journal) SetBatchStatus(b iso.BatchNumber, to BatchStatus) error {
+	return j.db.Update(func(tx *bolt.Tx) error {
+		st, err := batchState(tx, b)
+		if err != nil {
+			return err
+		}
+		ok := false
+		for _, s := range batchMoves[st.Status] {
+			ok = ok || s == to
+		}
+		if !ok {
+			return fmt.Errorf("%w: batch %s from %s to %s", ErrIllegalTransition, b, st.Status, to)
+		}
+		st.Status = to
+		return j.putBatch(tx, st)
+	})
+}
+
+// MarkUploaded records, in one write, that the host acknowledged these
+// records in a batch upload: an interrupted upload resumes after them.
+func (j *Journal) MarkUploaded(b iso.BatchNumber, ids ...uint64) error {
+	return j.db.Update(func(tx *bolt.Tx) error {
+		st, err := batchState(tx, b)
+		if err != nil {
+			return err
+		}
+		if st.Status != BatchUploading {
+			return fmt.Errorf("%w: batch %s is %s, not uploading", ErrIllegalTransition, b, st.Status)
+		}
+		for _, id := range ids {
+			r, err := load(tx, id)
+			if err != nil {
+				return err
+			}
+			if r.Batch != b || r.Uploaded {
+				return fmt.Errorf("%w: record %d is not a pending upload of batch %s", ErrIllegalTransition, id, b)
+			}
+			r.Uploaded = true
+			if err := store(tx, r); err != nil {
+				return err
+			}
+			st.Uploaded++
+		}
+		return j.putBatch(tx, st)
+	})
+}
+
+// CloseBatch records that the host accepted the close of batch b: its
+// approved records are settled, and new transactions go into next (the
+// batch after b unless the host named another). Only now does the batch
+// number advance.
+func (j *Journal) CloseBatch(b iso.BatchNumber, next iso.BatchNumber) error {
+	if next == 0 {
+		next = b.Next()
+	}
+	return j.db.Update(func(tx *bolt.Tx) error {
+		st, err := batchState(tx, b)
+		if err != nil {
+			return err
+		}
+		if st.Status != BatchSettling && st.Status != BatchUploading {
+			return fmt.Errorf("%w: batch %s is %s", ErrIllegalTransition, b, st.Status)
+		}
+		err = tx.Bucket(bucketRecords).ForEach(func(k, v []byte) error {
+			var r Record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			if r.Batch != b || r.State != StateApproved {
+				return nil
+			}
+			r.Settled = true
+			return store(tx, &r)
+		})
+		if err != nil {
+			return err
+		}
+		st.Status = BatchClosed
+		if err := j.putBatch(tx, st); err != nil {
+			return err
+		}
+		meta := tx.Bucket(bucketMeta)
+		if iso.BatchNumber(getU32(meta, keyBatch)) == b {
+			return meta.Put(keyBatch, u32(uint32(next)))
+		}
+		return nil
+	})
+}
+
+// Entries returns the approved transactions of a batch as settlement and
+// batch upload need them, with clear PANs when the data key can decrypt
+// them (else empty, and the dialect's upload copes).
+func (j *Journal) Entries(b iso.BatchNumber) ([]iso.BatchEntry, []uint64, error) {
+	recs, err := j.Find(func(r Record) bool { return r.Batch == b && r.State == StateApproved && r.Kind.Financial() })
+	if err != nil {
+		return nil, nil, err
+	}
+	entries := make([]iso.BatchEntry, len(recs))
+	ids := make([]uint64, len(recs))
+	for i, r := range recs {
+		e := iso.BatchEntry{Kind: r.Kind, STAN: r.STAN, Time: r.Created, Amount: r.Amount, RRN: r.RRN,
+			AuthCode: r.AuthCode, Foreign: r.Foreign, Voided: r.Voided()}
+		if pan, err := j.PAN(r); err == nil {
+			e.PAN = pan
+		}
+		entries[i], ids[i] = e, r.ID
+	}
+	return entries, ids, nil
+}

@@ -1,0 +1,56 @@
+// Package reversal keeps posswitch's promise on disk: every financial
+// message that may have reached the host ends in exactly one known outcome
+// — approved and in the batch, declined, or reversed — across timeouts,
+// late replies, disconnects and power loss.
+//
+// It has two parts. The Journal is one bbolt file holding one Record per
+// transaction through its whole life, plus the counters (STAN, batch) and
+// each batch's settlement progress. The Engine sends the reversals and
+// repeats the journal says are pending, through a Sender this package
+// defines, so it is tested without a network.
+//
+// # The lifecycle
+//
+//	Prepare ─▶ prepared (recovery armed, fsynced before the first byte is sent)
+//	  ├─ Approve ─▶ approved   (a void marks its sale voided, a refund counts against its sale)
+//	  ├─ Decline ─▶ declined
+//	  ├─ MarkRecoveryPending(reason) ─▶ recovery-pending ─▶ Engine.Drain
+//	  │       ├─ reversal acknowledged ─▶ reversed   (a reversed void makes its sale live again)
+//	  │       ├─ repeat acknowledged   ─▶ approved   (advices and ISO87 voids: the effect stands)
+//	  │       └─ policy or operator    ─▶ given-up   (kept as an exception record)
+//	  ├─ MarkNotSent ─▶ not-sent (no byte left; nothing to recover)
+//	  └─ MarkNoReply ─▶ no-reply (an inquiry went unanswered; nothing moved)
+//	approved ─▶ recovery-pending  (the terminal could not complete: card removed, printer)
+//
+// # Invariants
+//
+//   - One record per transaction, and every change to it (with its effect on
+//     the original, its indexes and the counters) is one bbolt transaction,
+//     fsynced: there is no second store that must agree with the first.
+//   - A record is prepared, with what is needed to reverse or repeat it,
+//     before the first byte of its request is sent; at start-up every record
+//     still prepared becomes recovery-pending (RecoverPrepared), because its
+//     outcome is unknown.
+//   - States move only along the table in record.go; any other move is a
+//     *TransitionError (errors.Is ErrIllegalTransition) and writes nothing.
+//     In particular a late approval never turns a record under reversal back
+//     into approved: it is kept in LateReplies for audit.
+//   - A recovery attempt is counted (fsynced) before it is sent, so after a
+//     crash mid-send the next message is a repeat, and nothing is reversed
+//     twice: once reversed, a record is final.
+//   - A STAN is never reused while a record with it is in the open batch.
+//   - The batch number advances only in CloseBatch, when the host has
+//     accepted the close; upload progress is journaled per acknowledged
+//     record, so an interrupted upload resumes where it stopped.
+//   - PCI DSS: no track data, PIN block, CVV or key is ever written. Stored
+//     requests are stripped (iso.StripSensitive); the full PAN is kept only
+//     AES-GCM-encrypted under the application's data key, bound to its
+//     record, and without a key only the masked PAN is kept.
+//   - A file that is not a posswitch journal, or is corrupt, is refused and
+//     left untouched; a journal another process holds fails fast (ErrLocked).
+//
+// The engine's Policy decides what happens when attempts run out: by
+// default the record stays pending and the terminal refuses new financial
+// requests (ErrRecoveryPending) until it clears or an authorised operator
+// overrides it; GiveUpAfter gives it up as an exception record instead.
+package reversal

@@ -1,0 +1,194 @@
+package reversal
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/posswitch/posswitch/iso"
+)
+
+// Get returns record id.
+func (j *Journal) Get(id uint64) (Record, error) {
+	var out Record
+	err := j.db.View(func(tx *bolt.Tx) error {
+		r, err := load(tx, id)
+		if err == nil {
+			out = *r
+		}
+		return err
+	})
+	return out, err
+}
+
+// BySTAN finds the record with a STAN in a batch (0: the open batch).
+func (j *Journal) BySTAN(batch iso.BatchNumber, stan iso.STAN) (Record, error) {
+	var out Record
+	err := j.db.View(func(tx *bolt.Tx) error {
+		if batch == 0 {
+			batch = iso.BatchNumber(getU32(tx.Bucket(bucketMeta), keyBatch))
+		}
+		v := tx.Bucket(bucketSTAN).Get(stanKey(batch, stan))
+		if v == nil {
+			return fmt.Errorf("%w: STAN %s in batch %s", ErrNotFound, stan, batch)
+		}
+		r, err := load(tx, beU64(v))
+		if err == nil {
+			out = *r
+		}
+		return err
+	})
+	return out, err
+}
+
+// ByRRN finds the approved sale with an RRN on a (local) date.
+func (j *Journal) ByRRN(rrn iso.RRN, date time.Time) (Record, error) {
+	var out Record
+	err := j.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketRRN).Get(rrnKey(rrn, date))
+		if v == nil {
+			return fmt.Errorf("%w: RRN %s on %s", ErrNotFound, rrn, date.Format("2006-01-02"))
+		}
+		r, err := load(tx, beU64(v))
+		if err == nil {
+			out = *r
+		}
+		return err
+	})
+	return out, err
+}
+
+// Find returns every record match accepts, oldest first. It scans: a
+// terminal's journal holds its open batch and the batches it keeps for
+// refunds and audit, thousands of records, not millions.
+func (j *Journal) Find(match func(Record) bool) ([]Record, error) {
+	var out []Record
+	err := j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketRecords).ForEach(func(_, v []byte) error {
+			var r Record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("%w: %v", ErrCorrupt, err)
+			}
+			if match(r) {
+				out = append(out, r)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// ByState returns the records in a state.
+func (j *Journal) ByState(s State) ([]Record, error) {
+	return j.Find(func(r Record) bool { return r.State == s })
+}
+
+// ByBatch returns the records of a batch.
+func (j *Journal) ByBatch(b iso.BatchNumber) ([]Record, error) {
+	return j.Find(func(r Record) bool { return r.Batch == b })
+}
+
+// Pending returns the records whose recovery is pending, oldest first: the
+// order the engine sends them in.
+func (j *Journal) Pending() ([]Record, error) { return j.ByState(StateRecoveryPending) }
+
+// Cancellations returns every record a merchant must be able to show as a
+// cancellation: voids, refunds, and transactions reversed or given up.
+func Cancellations(r Record) bool {
+	return r.Kind == iso.KindVoid || r.Kind == iso.KindRefund || r.State == StateReversed ||
+		r.State == StateGivenUp || r.State == StateRecoveryPending
+}
+
+// exportRow is a record as audit exports show it: masked PAN, no request.
+type exportRow struct {
+	ID         uint64 `json:"id"`
+	Time       string `json:"time"`
+	Kind       string `json:"kind"`
+	State      State  `json:"state"`
+	Amount     string `json:"amount"`
+	Currency   string `json:"currency"`
+	MaskedPAN  string `json:"masked_pan,omitempty"`
+	STAN       string `json:"stan"`
+	Batch      string `json:"batch"`
+	RRN        string `json:"rrn,omitempty"`
+	AuthCode   string `json:"auth_code,omitempty"`
+	Code       string `json:"response_code,omitempty"`
+	Operator   string `json:"operator,omitempty"`
+	OriginalID uint64 `json:"original_id,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	Updated    string `json:"updated"`
+}
+
+func rowOf(r Record) exportRow {
+	row := exportRow{ID: r.ID, Time: r.Created.Format(time.RFC3339), Kind: r.Kind.String(), State: r.State,
+		Amount: r.Amount.String(), Currency: r.Amount.Currency.Alpha, MaskedPAN: r.MaskedPAN, STAN: r.STAN.String(),
+		Batch: r.Batch.String(), RRN: string(r.RRN), AuthCode: string(r.AuthCode), Code: string(r.Code),
+		Operator: string(r.Operator), OriginalID: r.OriginalID, Updated: r.Updated.Format(time.RFC3339)}
+	if r.Reason != 0 {
+		row.Reason = r.Reason.String()
+	}
+	return row
+}
+
+// ExportJSONLines writes one JSON object per matching record (nil: all).
+func (j *Journal) ExportJSONLines(w io.Writer, match func(Record) bool) error {
+	recs, err := j.Find(orAll(match))
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	for _, r := range recs {
+		if err := enc.Encode(rowOf(r)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var csvHeader = []string{"id", "time", "kind", "state", "amount", "currency", "masked_pan", "stan", "batch",
+	"rrn", "auth_code", "response_code", "operator", "original_id", "reason", "updated"}
+
+// ExportCSV writes a header and one row per matching record (nil: all).
+func (j *Journal) ExportCSV(w io.Writer, match func(Record) bool) error {
+	recs, err := j.Find(orAll(match))
+	if err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	for _, r := range recs {
+		x := rowOf(r)
+		orig := ""
+		if x.OriginalID != 0 {
+			orig = strconv.FormatUint(x.OriginalID, 10)
+		}
+		if err := cw.Write([]string{strconv.FormatUint(x.ID, 10), x.Time, x.Kind, string(x.State), x.Amount,
+			x.Currency, x.MaskedPAN, x.STAN, x.Batch, x.RRN, x.AuthCode, x.Code, x.Operator, orig, x.Reason, x.Updated}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func orAll(match func(Record) bool) func(Record) bool {
+	if match == nil {
+		return func(Record) bool { return true }
+	}
+	return match
+}
+
+func beU64(v []byte) uint64 {
+	var n uint64
+	for _, b := range v {
+		n = n<<8 | uint64(b)
+	}
+	return n
+}
