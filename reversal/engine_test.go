@@ -1,0 +1,260 @@
+package reversal_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/reversal"
+)
+
+// teHost is a scripted host: answer decides each reply (nil reply and an
+// error for "no answer"); every message sent is kept.
+type teHost struct {
+	d      iso.Dialect
+	mu     sync.Mutex
+	sent   []*iso.Message
+	answer func(n int, req *iso.Message) (iso.ResponseCode, error)
+}
+
+var errNoAnswer = errors.New("no reply before the deadline")
+
+func (h *teHost) Send(_ context.Context, req *iso.Message, _ time.Time) (*iso.Message, error) {
+	h.mu.Lock()
+	n := len(h.sent)
+	h.sent = append(h.sent, req.Clone())
+	h.mu.Unlock()
+	code, err := h.answer(n, req)
+	if err != nil {
+		return nil, err
+	}
+	var resp iso.Response = iso.ReversalResponse{Reply: iso.Reply{Code: code}}
+	if req.Value(25) == "17" || req.MTI == "0220" || req.MTI == "0221" { // ISO87 void, CUP refund advice
+		resp = iso.FinancialResponse{Reply: iso.Reply{Code: code}, Of: map[bool]iso.Kind{true: iso.KindVoid, false: iso.KindRefund}[req.Value(25) == "17"]}
+	}
+	return h.d.BuildResponse(req, resp)
+}
+
+func (h *teHost) mtis() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, len(h.sent))
+	for i, m := range h.sent {
+		out[i] = m.MTI
+	}
+	return out
+}
+
+func tePolicy() reversal.Policy {
+	return reversal.Policy{Timeout: time.Second, Backoff: func(int) time.Duration { return 0 }}
+}
+
+// TestCUPReversalResendsThenBlocks: CUP sends the same 0400 (reason 98 for
+// a timeout) up to AttemptsPerDrain times; while the host stays silent the
+// record stays pending and Drain reports it; when the host answers, it is
+// reversed and the terminal is ready again.
+func TestCUPReversalResendsThenBlocks(t *testing.T) {
+	d := tjCUP(t)
+	j := tjOpen(t)
+	sale := tjSale(t, j, d, 1500)
+	j.MarkRecoveryPending(sale.ID, iso.ReasonTimeout)
+	silent := true
+	host := &teHost{d: d, answer: func(int, *iso.Message) (iso.ResponseCode, error) {
+		if silent {
+			return "", errNoAnswer
+		}
+		return "00", nil
+	}}
+	e := reversal.NewEngine(j, d, host, tePolicy())
+	err := e.Drain(context.Background())
+	var pe *reversal.PendingError
+	if !errors.As(err, &pe) || !errors.Is(err, reversal.ErrRecoveryPending) || len(pe.IDs) != 1 {
+		t.Fatalf("Drain = %v, want a PendingError for the sale", err)
+	}
+	if got := host.mtis(); len(got) != 4 {
+		t.Fatalf("sent %v, want four 0400s", got)
+	}
+	for _, m := range host.sent {
+		if m.MTI != "0400" || m.Value(39) != "98" || m.Value(11) != sale.STAN.String() || m.Has(35) || m.Has(52) {
+			t.Errorf("reversal %s F39 %s F11 %s, track %v PIN %v", m.MTI, m.Value(39), m.Value(11), m.Has(35), m.Has(52))
+		}
+	}
+	if e.Ready() == nil {
+		t.Error("Ready() with a reversal pending")
+	}
+	silent = false
+	if err := e.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := j.Get(sale.ID)
+	if got.State != reversal.StateReversed || got.Attempts != 5 {
+		t.Errorf("state %s after %d attempts, want reversed after 5", got.State, got.Attempts)
+	}
+	if err := e.Ready(); err != nil {
+		t.Errorf("Ready() = %v after the reversal", err)
+	}
+	if err := e.Drain(context.Background()); err != nil || len(host.sent) != 5 {
+		t.Errorf("a reversed record was sent again (%d messages, %v)", len(host.sent), err)
+	}
+}
+
+// TestISO87LadderAcrossDrains: the attempt count survives between drains,
+// so the messages climb 0400, 0401, 0401, 0420, 0421; the PAN the journal
+// holds encrypted is put back into each.
+func TestISO87LadderAcrossDrains(t *testing.T) {
+	d, err := iso.ISO87()
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := tjOpen(t, reversal.WithDataKey(tjKey))
+	amount := iso.Amount{Minor: 990, Currency: iso.USD}
+	sale := tjPrepare(t, j, d, reversal.Intent{Kind: iso.KindSale, Amount: amount, PAN: tjPAN},
+		iso.SaleRequest{Amount: amount, Card: iso.Card{PAN: tjPAN, Entry: iso.EntryMode{Method: iso.EntryManual}}})
+	j.MarkRecoveryPending(sale.ID, iso.ReasonTimeout)
+	host := &teHost{d: d, answer: func(n int, _ *iso.Message) (iso.ResponseCode, error) {
+		if n < 4 {
+			return "", errNoAnswer
+		}
+		return "25", nil // the host never saw the sale: nothing to reverse
+	}}
+	p := tePolicy()
+	p.AttemptsPerDrain = 2
+	e := reversal.NewEngine(j, d, host, p)
+	for range 3 {
+		e.Drain(context.Background())
+	}
+	want := []string{"0400", "0401", "0401", "0420", "0421"}
+	if got := host.mtis(); len(got) != len(want) {
+		t.Fatalf("sent %v, want %v", got, want)
+	} else {
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("message %d: %s, want %s", i, got[i], want[i])
+			}
+		}
+	}
+	if got, _ := j.Get(sale.ID); got.State != reversal.StateReversed {
+		t.Errorf("25 (original not found) must end the reversal, state %s", got.State)
+	}
+	for _, m := range host.sent {
+		if m.Value(2) != tjPAN.Digits() {
+			t.Errorf("%s lost the PAN the journal holds encrypted", m.MTI)
+		}
+	}
+}
+
+// TestRepeatStandsWhenAcknowledged: an ISO87 void with an unknown outcome
+// is repeated (0400, then 0401); the acknowledgement approves it and its
+// sale is voided.
+func TestRepeatStandsWhenAcknowledged(t *testing.T) {
+	d, _ := iso.ISO87()
+	j := tjOpen(t)
+	amount := iso.Amount{Minor: 4000, Currency: iso.USD}
+	sale := tjPrepare(t, j, d, reversal.Intent{Kind: iso.KindSale, Amount: amount},
+		iso.SaleRequest{Amount: amount, Card: iso.Card{PAN: tjPAN, Entry: iso.EntryMode{Method: iso.EntryManual}}})
+	sale, _ = j.Approve(sale.ID, tjApproved("000000000050"))
+	void := tjPrepare(t, j, d, reversal.Intent{Kind: iso.KindVoid, Amount: amount, OriginalID: sale.ID},
+		iso.VoidRequest{Original: iso.Original{STAN: sale.STAN, Batch: sale.Batch, Time: sale.Created, RRN: sale.RRN, Amount: amount}})
+	if void.Recovery != iso.RecoveryRepeat {
+		t.Fatalf("ISO87 void recovery %s", void.Recovery)
+	}
+	j.MarkRecoveryPending(void.ID, iso.ReasonTimeout)
+	host := &teHost{d: d, answer: func(n int, _ *iso.Message) (iso.ResponseCode, error) {
+		if n == 0 {
+			return "", errNoAnswer
+		}
+		return "00", nil
+	}}
+	if err := reversal.NewEngine(j, d, host, tePolicy()).Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := host.mtis(); len(got) != 2 || got[0] != "0400" || got[1] != "0401" || host.sent[1].Value(25) != "17" {
+		t.Errorf("sent %v, want the void then its repeat", got)
+	}
+	if v, _ := j.Get(void.ID); v.State != reversal.StateApproved {
+		t.Errorf("void state %s", v.State)
+	}
+	if s, _ := j.Get(sale.ID); s.VoidedBy != void.ID {
+		t.Error("the acknowledged void did not void its sale")
+	}
+}
+
+// TestPolicyGivesUpOrOverride: GiveUpAfter turns an exhausted record into an
+// exception; by default an operator's override does, and is journaled.
+func TestPolicyGivesUpOrOverride(t *testing.T) {
+	d := tjCUP(t)
+	j := tjOpen(t)
+	silent := &teHost{d: d, answer: func(int, *iso.Message) (iso.ResponseCode, error) { return "96", nil }}
+	a := tjSale(t, j, d, 100)
+	j.MarkRecoveryPending(a.ID, iso.ReasonBadMAC)
+	p := tePolicy()
+	p.GiveUpAfter = 3
+	if err := reversal.NewEngine(j, d, silent, p).Drain(context.Background()); err != nil {
+		t.Fatalf("after giving up nothing is pending: %v", err)
+	}
+	if got, _ := j.Get(a.ID); got.State != reversal.StateGivenUp || got.Attempts != 3 || silent.sent[0].Value(39) != "A0" {
+		t.Errorf("state %s after %d attempts (F39 %s)", got.State, got.Attempts, silent.sent[0].Value(39))
+	}
+
+	b := tjSale(t, j, d, 200)
+	j.MarkRecoveryPending(b.ID, iso.ReasonTimeout)
+	e := reversal.NewEngine(j, d, silent, tePolicy())
+	if err := e.Drain(context.Background()); !errors.Is(err, reversal.ErrRecoveryPending) {
+		t.Fatalf("default policy must keep and block: %v", err)
+	}
+	if _, err := e.Override(b.ID, "", "no operator"); err == nil {
+		t.Error("an override without an operator was accepted")
+	}
+	got, err := e.Override(b.ID, "00", "host down all day; customer refunded by phone")
+	if err != nil || got.State != reversal.StateGivenUp || got.Events[len(got.Events)-1].Operator != "00" {
+		t.Errorf("override: %v, %+v", err, got.Events)
+	}
+	if err := e.Ready(); err != nil {
+		t.Errorf("still blocked after the override: %v", err)
+	}
+}
+
+// TestRecoverAtStartup: records left prepared become pending and are
+// reversed; an inquiry left prepared just had no reply.
+func TestRecoverAtStartup(t *testing.T) {
+	d := tjCUP(t)
+	j := tjOpen(t)
+	sale := tjSale(t, j, d, 300)
+	inq := tjPrepare(t, j, d, reversal.Intent{Kind: iso.KindBalanceInquiry}, iso.BalanceInquiryRequest{Currency: iso.CNY,
+		Card: iso.Card{PAN: tjPAN, Entry: iso.EntryMode{Method: iso.EntryManual}}})
+	host := &teHost{d: d, answer: func(int, *iso.Message) (iso.ResponseCode, error) { return "00", nil }}
+	if err := reversal.NewEngine(j, d, host, tePolicy()).Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := j.Get(sale.ID); got.State != reversal.StateReversed || got.Reason != iso.ReasonTimeout {
+		t.Errorf("sale: %s (%s)", got.State, got.Reason)
+	}
+	if got, _ := j.Get(inq.ID); got.State != reversal.StateNoReply {
+		t.Errorf("inquiry: %s", got.State)
+	}
+	if len(host.sent) != 1 {
+		t.Errorf("sent %d messages, want the one reversal", len(host.sent))
+	}
+}
+
+// TestDrainStopsWithTheContext: a cancelled context ends a drain at once
+// and leaves the record pending.
+func TestDrainStopsWithTheContext(t *testing.T) {
+	d := tjCUP(t)
+	j := tjOpen(t)
+	sale := tjSale(t, j, d, 300)
+	j.MarkRecoveryPending(sale.ID, iso.ReasonTimeout)
+	host := &teHost{d: d, answer: func(int, *iso.Message) (iso.ResponseCode, error) { return "", errNoAnswer }}
+	p := tePolicy()
+	p.Backoff = func(int) time.Duration { return time.Hour }
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := reversal.NewEngine(j, d, host, p).Drain(ctx)
+	if !errors.Is(err, reversal.ErrRecoveryPending) || !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Errorf("Drain = %v after %s", err, time.Since(start))
+	}
+}
