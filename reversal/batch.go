@@ -143,7 +143,9 @@ func (j *Journal) MarkUploaded(b iso.BatchNumber, ids ...uint64) error {
 			if err != nil {
 				return err
 			}
-			if r.Batch != b || r.Uploaded {
+			// Only what Entries uploads can be acknowledged: an approved
+			// financial record of this batch, once.
+			if r.Batch != b || r.Uploaded || r.State != StateApproved || !r.Kind.Financial() {
 				return fmt.Errorf("%w: record %d is not a pending upload of batch %s", ErrIllegalTransition, id, b)
 			}
 			r.Uploaded = true

@@ -458,8 +458,16 @@ func TestBatchLifecycle(t *testing.T) {
 	if b, _ := j.OpenBatch(); b != 12 {
 		t.Errorf("batch advanced before the close: %s", b)
 	}
+	declined := tjSale(t, j, d, 50)
+	j.Decline(declined.ID, reversal.Outcome{Code: "05"})
+	if err := j.MarkUploaded(12, declined.ID); !errors.Is(err, reversal.ErrIllegalTransition) {
+		t.Errorf("a declined record was acknowledged as uploaded: %v", err)
+	}
 	if err := j.MarkUploaded(12, s.ID); err != nil {
 		t.Fatal(err)
+	}
+	if st, _ := j.Batch(12); st.Uploaded != 1 {
+		t.Errorf("upload count %d, want 1", st.Uploaded)
 	}
 	if err := j.MarkUploaded(12, s.ID); !errors.Is(err, reversal.ErrIllegalTransition) {
 		t.Errorf("uploading twice: %v", err)
@@ -473,7 +481,7 @@ func TestBatchLifecycle(t *testing.T) {
 	if got, _ := j.Get(s.ID); !got.Settled || !got.Uploaded {
 		t.Errorf("closed batch's sale: settled %v uploaded %v", got.Settled, got.Uploaded)
 	}
-	if next := tjSale(t, j, d, 1); next.Batch != 13 || next.STAN != 2 {
+	if next := tjSale(t, j, d, 1); next.Batch != 13 || next.STAN != 3 {
 		t.Errorf("next sale in batch %s STAN %s", next.Batch, next.STAN)
 	}
 }
