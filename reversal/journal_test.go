@@ -106,7 +106,9 @@ func TestTransitionTable(t *testing.T) {
 		do   func(j *reversal.Journal, id uint64) (reversal.Record, error)
 	}
 	moves := []move{
-		{"approve", reversal.StateApproved, func(j *reversal.Journal, id uint64) (reversal.Record, error) { return j.Approve(id, tjApproved("000000000001")) }},
+		{"approve", reversal.StateApproved, func(j *reversal.Journal, id uint64) (reversal.Record, error) {
+			return j.Approve(id, tjApproved("000000000001"))
+		}},
 		{"decline", reversal.StateDeclined, func(j *reversal.Journal, id uint64) (reversal.Record, error) {
 			return j.Decline(id, reversal.Outcome{Code: "51"})
 		}},
