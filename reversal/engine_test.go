@@ -258,3 +258,22 @@ func TestDrainStopsWithTheContext(t *testing.T) {
 		t.Errorf("Drain = %v after %s", err, time.Since(start))
 	}
 }
+
+// TestPolicyExpiry: a recovery older than the policy's expiry is given up
+// as an exception without another message.
+func TestPolicyExpiry(t *testing.T) {
+	d := tjCUP(t)
+	long := time.Now().Add(-72 * time.Hour)
+	j := tjOpen(t, reversal.WithClock(func() time.Time { return long }))
+	sale := tjSale(t, j, d, 100)
+	j.MarkRecoveryPending(sale.ID, iso.ReasonTimeout)
+	host := &teHost{d: d, answer: func(int, *iso.Message) (iso.ResponseCode, error) { return "00", nil }}
+	p := tePolicy()
+	p.Expiry = 48 * time.Hour
+	if err := reversal.NewEngine(j, d, host, p).Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := j.Get(sale.ID); got.State != reversal.StateGivenUp || len(host.sent) != 0 {
+		t.Errorf("state %s after %d messages, want given up after none", got.State, len(host.sent))
+	}
+}
