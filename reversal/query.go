@@ -15,8 +15,34 @@ import (
 
 // Get returns record id.
 func (j *Journal) Get(id uint64) (Record, error) {
+	return j.lookup(func(*bolt.Tx) (uint64, error) { return id, nil })
+}
+
+// BySTAN finds the record with a STAN in a batch (0: the open batch).
+func (j *Journal) BySTAN(batch iso.BatchNumber, stan iso.STAN) (Record, error) {
+	return j.lookup(func(tx *bolt.Tx) (uint64, error) {
+		if batch == 0 {
+			batch = iso.BatchNumber(getU32(tx.Bucket(bucketMeta), keyBatch))
+		}
+		return indexed(tx, bucketSTAN, stanKey(batch, stan), fmt.Sprintf("STAN %s in batch %s", stan, batch))
+	})
+}
+
+// ByRRN finds the approved sale with an RRN on a (local) date.
+func (j *Journal) ByRRN(rrn iso.RRN, date time.Time) (Record, error) {
+	return j.lookup(func(tx *bolt.Tx) (uint64, error) {
+		return indexed(tx, bucketRRN, rrnKey(rrn, date), fmt.Sprintf("RRN %s on %s", rrn, date.Format("2006-01-02")))
+	})
+}
+
+// lookup loads the record whose id find names, in one read transaction.
+func (j *Journal) lookup(find func(*bolt.Tx) (uint64, error)) (Record, error) {
 	var out Record
 	err := j.db.View(func(tx *bolt.Tx) error {
+		id, err := find(tx)
+		if err != nil {
+			return err
+		}
 		r, err := load(tx, id)
 		if err == nil {
 			out = *r
@@ -26,41 +52,13 @@ func (j *Journal) Get(id uint64) (Record, error) {
 	return out, err
 }
 
-// BySTAN finds the record with a STAN in a batch (0: the open batch).
-func (j *Journal) BySTAN(batch iso.BatchNumber, stan iso.STAN) (Record, error) {
-	var out Record
-	err := j.db.View(func(tx *bolt.Tx) error {
-		if batch == 0 {
-			batch = iso.BatchNumber(getU32(tx.Bucket(bucketMeta), keyBatch))
-		}
-		v := tx.Bucket(bucketSTAN).Get(stanKey(batch, stan))
-		if v == nil {
-			return fmt.Errorf("%w: STAN %s in batch %s", ErrNotFound, stan, batch)
-		}
-		r, err := load(tx, beU64(v))
-		if err == nil {
-			out = *r
-		}
-		return err
-	})
-	return out, err
-}
-
-// ByRRN finds the approved sale with an RRN on a (local) date.
-func (j *Journal) ByRRN(rrn iso.RRN, date time.Time) (Record, error) {
-	var out Record
-	err := j.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketRRN).Get(rrnKey(rrn, date))
-		if v == nil {
-			return fmt.Errorf("%w: RRN %s on %s", ErrNotFound, rrn, date.Format("2006-01-02"))
-		}
-		r, err := load(tx, beU64(v))
-		if err == nil {
-			out = *r
-		}
-		return err
-	})
-	return out, err
+// indexed reads an index entry, or ErrNotFound naming what was looked for.
+func indexed(tx *bolt.Tx, bucket, key []byte, what string) (uint64, error) {
+	v := tx.Bucket(bucket).Get(key)
+	if v == nil {
+		return 0, fmt.Errorf("%w: %s", ErrNotFound, what)
+	}
+	return beU64(v), nil
 }
 
 // Find returns every record match accepts, oldest first. It scans: a
