@@ -8,6 +8,7 @@ require (
 )
 
 require (
+	github.com/moov-io/iso8583-connection v0.9.0 // indirect
 	github.com/yerden/go-util v1.1.4 // indirect
 	go.etcd.io/bbolt v1.5.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
