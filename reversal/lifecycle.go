@@ -16,6 +16,7 @@ type Intent struct {
 	Operator   iso.OperatorCode
 	Amount     iso.Amount
 	PAN        iso.PAN // clear, when the request carries a card; stored only encrypted
+	MaskedPAN  string  // when only the masked form is known (a void of a stored sale)
 	Foreign    bool
 	OriginalID uint64 // for a void or refund
 }
@@ -62,6 +63,7 @@ func (j *Journal) Prepare(in Intent, build BuildFunc) (Record, *iso.Message, err
 			Operator: in.Operator, Amount: in.Amount, Foreign: in.Foreign, OriginalID: in.OriginalID,
 			Created: now, Updated: now, Request: stored.Fields(),
 			Events: []Event{{At: now, State: StatePrepared, Operator: in.Operator}}}
+		rec.MaskedPAN = in.MaskedPAN
 		if in.PAN != "" {
 			rec.MaskedPAN = in.PAN.Masked()
 			if rec.PANCipher, err = j.sealPAN(id, in.PAN); err != nil {
@@ -288,4 +290,22 @@ func (j *Journal) SetLastSTAN(last iso.STAN) error {
 	return j.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keySTAN, u32(uint32(last)))
 	})
+}
+
+// NextSTAN assigns a STAN to a message that is not a transaction (sign-on,
+// echo, settlement, batch upload): it advances the same counter, skipping
+// STANs in the open batch, and writes no record.
+func (j *Journal) NextSTAN() (iso.STAN, iso.BatchNumber, error) {
+	var stan iso.STAN
+	var batch iso.BatchNumber
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		batch = iso.BatchNumber(getU32(meta, keyBatch))
+		var err error
+		if stan, err = nextFreeSTAN(tx, batch, iso.STAN(getU32(meta, keySTAN))); err != nil {
+			return err
+		}
+		return meta.Put(keySTAN, u32(uint32(stan)))
+	})
+	return stan, batch, err
 }

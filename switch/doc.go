@@ -17,4 +17,26 @@
 // TestNoDeadlockWhenDeadlineRacesFailure races deadlines, replies and
 // failures 3,000 times on 127.0.0.1 and fails on any hang or goroutine
 // left behind.
+//
+// # Operators
+//
+// A POS terminal is shared by several people, and the actions that
+// move money back or close the day (void, refund, cancel, settle, and giving
+// up a stuck reversal) must be limited to the people allowed to take them and
+// traceable to whoever took them. Following CUP practice, a terminal has
+// cashiers (codes such as "01", up to 100 of them), one supervisor (code "00")
+// whose password is demanded for voids, refunds and operator administration,
+// and a system administrator ("99") who looks after parameters. Each operator
+// has a Role, and the role decides which Actions it may take (Role.Allows).
+// Before such an action the application gives the Credentials typed at the
+// terminal to an Authoriser; on success the Authoriser returns the operator
+// code, which goes on the journal record so every transaction names who
+// started it. Operators is the built-in Authoriser: it keeps only bcrypt
+// hashes, locks an operator out for a while after repeated wrong passwords,
+// and can be saved and restored as JSON by the application. Passwords never
+// appear in errors, logs or formatted output.
+//
+// One limit no Go type can close: fmt prints a Credentials held in an
+// unexported struct field by reflection, password included, as it would
+// any string; keep credentials in exported fields or pass them along.
 package isoswitch

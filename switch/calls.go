@@ -1,0 +1,159 @@
+package isoswitch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/reversal"
+)
+
+// Sale charges a card. op is the cashier, recorded on the journal.
+func (t *Terminal) Sale(ctx context.Context, op iso.OperatorCode, amount iso.Amount, card iso.Card) (Result, error) {
+	return t.transact(ctx, reversal.Intent{Kind: iso.KindSale, Operator: op, Amount: amount, PAN: card.Account()},
+		iso.SaleRequest{Amount: amount, Card: card})
+}
+
+// PaymentCodeSale charges the customer's wallet through the code scanned
+// from the customer's phone.
+func (t *Terminal) PaymentCodeSale(ctx context.Context, op iso.OperatorCode, amount iso.Amount, code iso.PaymentCode) (Result, error) {
+	return t.transact(ctx, reversal.Intent{Kind: iso.KindPaymentCodeSale, Operator: op, Amount: amount, MaskedPAN: code.Masked()},
+		iso.PaymentCodeSaleRequest{Amount: amount, Code: code})
+}
+
+// BalanceInquiry asks for a card's available balance (Result.Balance).
+func (t *Terminal) BalanceInquiry(ctx context.Context, op iso.OperatorCode, card iso.Card, currency iso.Currency) (Result, error) {
+	return t.transact(ctx, reversal.Intent{Kind: iso.KindBalanceInquiry, Operator: op, Amount: iso.Amount{Currency: currency}, PAN: card.Account()},
+		iso.BalanceInquiryRequest{Card: card, Currency: currency})
+}
+
+// Original names the transaction a void or refund undoes: by STAN in the
+// open batch, or by RRN and the local date of the sale.
+type Original struct {
+	STAN iso.STAN
+	RRN  iso.RRN
+	Date time.Time
+}
+
+func (t *Terminal) find(o Original) (reversal.Record, error) {
+	switch {
+	case o.STAN != 0:
+		return t.cfg.Journal.BySTAN(0, o.STAN)
+	case o.RRN != "":
+		return t.cfg.Journal.ByRRN(o.RRN, o.Date)
+	}
+	return reversal.Record{}, &iso.FieldError{Field: "Original", Reason: "give its STAN, or its RRN and date"}
+}
+
+// Void cancels an approved sale of the open batch for its full amount. Who
+// must be allowed to void. A sale already voided, declined, reversed or
+// settled is refused with a *NotAllowedError that says what to do instead.
+func (t *Terminal) Void(ctx context.Context, who Credentials, o Original) (Result, error) {
+	op, err := t.authorise(ctx, who, ActionVoid)
+	if err != nil {
+		return Result{}, err
+	}
+	t.undoMu.Lock()
+	defer t.undoMu.Unlock()
+	orig, err := t.find(o)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := voidable(orig); err != nil {
+		return Result{}, err
+	}
+	return t.voidRecord(ctx, op, orig)
+}
+
+func (t *Terminal) voidRecord(ctx context.Context, op iso.OperatorCode, orig reversal.Record) (Result, error) {
+	req := iso.VoidRequest{Original: iso.Original{STAN: orig.STAN, Batch: orig.Batch, Time: orig.Created, RRN: orig.RRN,
+		AuthCode: orig.AuthCode, Amount: orig.Amount}}
+	return t.transact(ctx, reversal.Intent{Kind: iso.KindVoid, Operator: op, Amount: orig.Amount, MaskedPAN: orig.MaskedPAN,
+		OriginalID: orig.ID}, req)
+}
+
+// voidable says why a record cannot be voided, if it cannot.
+func voidable(r reversal.Record) error {
+	switch {
+	case r.Kind != iso.KindSale && r.Kind != iso.KindPaymentCodeSale:
+		return &NotAllowedError{Why: fmt.Sprintf("record %d is a %s, not a sale", r.ID, r.Kind)}
+	case r.State == reversal.StateDeclined || r.State == reversal.StateNotSent || r.State == reversal.StateNoReply:
+		return &NotAllowedError{Why: "the sale was never approved", Instead: "nothing to undo"}
+	case r.State == reversal.StateReversed:
+		return &NotAllowedError{Why: "the sale was reversed", Instead: "nothing to undo"}
+	case r.State == reversal.StateRecoveryPending || r.State == reversal.StatePrepared:
+		return &NotAllowedError{Why: "the sale's outcome is being recovered", Instead: "wait for its reversal"}
+	case r.State == reversal.StateGivenUp:
+		return &NotAllowedError{Why: "the sale is an exception record", Instead: "settle it with the acquirer"}
+	case r.Voided():
+		return &NotAllowedError{Why: fmt.Sprintf("the sale was already voided (record %d)", r.VoidedBy), Instead: "nothing to undo"}
+	case r.Settled:
+		return &NotAllowedError{Why: "the sale's batch is settled", Instead: "refund it"}
+	case r.Refunded > 0:
+		return &NotAllowedError{Why: "the sale was partly refunded", Instead: "refund the rest"}
+	}
+	return nil
+}
+
+// Refund returns money for a sale of a settled batch, found by RRN and
+// date; amount may be less than what is left to refund, not more.
+func (t *Terminal) Refund(ctx context.Context, who Credentials, o Original, amount iso.Amount, card iso.Card) (Result, error) {
+	op, err := t.authorise(ctx, who, ActionRefund)
+	if err != nil {
+		return Result{}, err
+	}
+	t.undoMu.Lock()
+	defer t.undoMu.Unlock()
+	orig, err := t.find(o)
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case orig.Kind != iso.KindSale && orig.Kind != iso.KindPaymentCodeSale, orig.State != reversal.StateApproved:
+		return Result{}, &NotAllowedError{Why: fmt.Sprintf("record %d is not an approved sale", orig.ID)}
+	case !orig.Settled:
+		return Result{}, &NotAllowedError{Why: "the sale's batch is still open", Instead: "void it"}
+	case amount.Currency != orig.Amount.Currency:
+		return Result{}, &iso.FieldError{Field: "Amount", Reason: "not in the sale's currency"}
+	case amount.Minor > orig.Refundable():
+		return Result{}, &NotAllowedError{Why: fmt.Sprintf("only %s is left to refund", iso.Amount{Minor: orig.Refundable(), Currency: orig.Amount.Currency})}
+	}
+	req := iso.RefundRequest{Amount: amount, Card: card, Original: iso.Original{STAN: orig.STAN, Batch: orig.Batch,
+		Time: orig.Created, RRN: orig.RRN, AuthCode: orig.AuthCode, Amount: orig.Amount}}
+	return t.transact(ctx, reversal.Intent{Kind: iso.KindRefund, Operator: op, Amount: amount, PAN: card.Account(),
+		OriginalID: orig.ID}, req)
+}
+
+// Reverse is the application saying it could not complete an approved
+// transaction (card removed, printer failure): the transaction is reversed
+// with reason "cannot complete". It returns once the host acknowledged the
+// reversal, or with the *PendingError of a reversal still queued.
+func (t *Terminal) Reverse(ctx context.Context, recordID uint64) (Result, error) {
+	rec, err := t.cfg.Journal.MarkRecoveryPending(recordID, iso.ReasonCannotComplete)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := t.engine.Drain(ctx); err != nil && !errors.Is(err, reversal.ErrRecoveryPending) {
+		return Result{}, err
+	}
+	rec, err = t.cfg.Journal.Get(rec.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	if rec.State == reversal.StateRecoveryPending {
+		return resultOf(rec), &reversal.PendingError{IDs: []uint64{rec.ID}}
+	}
+	return resultOf(rec), nil
+}
+
+// authorise asks the configured Authoriser; without one, nothing that
+// needs an authorised operator is allowed.
+func (t *Terminal) authorise(ctx context.Context, who Credentials, a Action) (iso.OperatorCode, error) {
+	if t.auth == nil {
+		return "", &AuthError{Operator: who.Operator, Action: a, Reason: "no authoriser is configured (WithAuthoriser)"}
+	}
+	op, err := t.auth.Authorise(ctx, who, a)
+	return iso.OperatorCode(op), err
+}

@@ -1,0 +1,192 @@
+package isoswitch_test
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/posswitch/posswitch/iso"
+)
+
+// A minimal scripted host on 127.0.0.1 for the terminal's tests (the full
+// simulator is switchtest's). It signs on with keys wrapped under testTMK,
+// MACs with testMAK and answers each request as its script says.
+
+var (
+	testTMK = bytes.Repeat([]byte{0x11, 0x22}, 8)
+	testMAK = []byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF, 0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10}
+	testPIK = bytes.Repeat([]byte{0x5A}, 16)
+)
+
+// move is what the host does with one request.
+type move int
+
+const (
+	answer  move = iota // reply as the script's code says
+	silence             // read it and never answer
+	late                // answer after the terminal's deadline
+	badMAC              // answer with a MAC under another key
+	hangUp              // close the connection without answering
+)
+
+type scriptedHost struct {
+	t     *testing.T
+	d     iso.Dialect
+	addr  string
+	delay time.Duration // for late
+
+	mu     sync.Mutex
+	script func(kind iso.Kind, req *iso.Message) (move, iso.ResponseCode)
+	seen   []*iso.Message
+	conns  int
+}
+
+func startHost(t *testing.T, d iso.Dialect) *scriptedHost {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &scriptedHost{t: t, d: d, addr: ln.Addr().String(), delay: 400 * time.Millisecond,
+		script: func(iso.Kind, *iso.Message) (move, iso.ResponseCode) { return answer, "00" }}
+	var wg sync.WaitGroup
+	var open []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		h.mu.Lock()
+		for _, c := range open {
+			c.Close()
+		}
+		h.mu.Unlock()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			h.mu.Lock()
+			h.conns++
+			open = append(open, c)
+			h.mu.Unlock()
+			wg.Add(1)
+			go func() { defer wg.Done(); h.serve(c, &wg) }()
+		}
+	}()
+	return h
+}
+
+func (h *scriptedHost) setScript(s func(kind iso.Kind, req *iso.Message) (move, iso.ResponseCode)) {
+	h.mu.Lock()
+	h.script = s
+	h.mu.Unlock()
+}
+
+// requests returns the MTIs the host has read, in order.
+func (h *scriptedHost) requests() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]string, len(h.seen))
+	for i, m := range h.seen {
+		out[i] = m.MTI
+	}
+	return out
+}
+
+func (h *scriptedHost) serve(c net.Conn, wg *sync.WaitGroup) {
+	defer c.Close()
+	var wmu sync.Mutex
+	write := func(fr iso.Frame, body []byte) {
+		wmu.Lock()
+		defer wmu.Unlock()
+		h.d.Framing().WriteFrame(c, h.d.ReplyFrame(fr, body))
+	}
+	mac, _ := h.d.NewMAC(testMAK)
+	wrong, _ := h.d.NewMAC(testPIK)
+	for {
+		fr, err := h.d.Framing().ReadFrame(c)
+		if err != nil {
+			return
+		}
+		req, err := h.d.Decode(fr.Body)
+		if err != nil {
+			h.t.Errorf("host: %v", err)
+			return
+		}
+		_, typed, err := h.d.ParseRequest(req)
+		if err != nil {
+			h.t.Errorf("host cannot read %s: %v", req.MTI, err)
+			return
+		}
+		h.mu.Lock()
+		h.seen = append(h.seen, req)
+		mv, code := h.script(typed.Kind(), req)
+		h.mu.Unlock()
+		reply, err := h.d.BuildResponse(req, h.response(typed, code))
+		if err != nil {
+			h.t.Errorf("host cannot answer %s: %v", req.MTI, err)
+			return
+		}
+		switch mv {
+		case silence:
+			continue
+		case hangUp:
+			return
+		case badMAC:
+			body, _ := h.d.Encode(reply, wrong)
+			write(fr, body)
+		case late:
+			body, _ := h.d.Encode(reply, mac)
+			wg.Add(1)
+			time.AfterFunc(h.delay, func() { defer wg.Done(); write(fr, body) })
+		default:
+			body, err := h.d.Encode(reply, mac)
+			if err != nil {
+				h.t.Errorf("host: %v", err)
+				return
+			}
+			write(fr, body)
+		}
+	}
+}
+
+var rrnSeq atomic.Int64
+
+func nextRRN() iso.RRN { return iso.RRN(fmt.Sprintf("%012d", rrnSeq.Add(1))) }
+
+// response is the host's typed answer to a request.
+func (h *scriptedHost) response(r iso.Request, code iso.ResponseCode) iso.Response {
+	rep := iso.Reply{Code: code, HostTime: time.Now(), RRN: nextRRN()}
+	if code.Approved() {
+		rep.AuthCode = "AP0001"
+	}
+	switch r := r.(type) {
+	case iso.SignOnRequest:
+		pik, _ := iso.WrapKey(testTMK, testPIK)
+		mak, _ := iso.WrapKey(testTMK, testMAK)
+		return iso.SignOnResponse{Reply: rep, Batch: 1, Keys: iso.SignOnKeys{PIK: pik, MAK: mak}}
+	case iso.SignOffRequest, iso.EchoRequest:
+		return iso.NetworkResponse{Reply: rep, Of: r.Kind()}
+	case iso.ReversalRequest:
+		return iso.ReversalResponse{Reply: rep}
+	case iso.SaleRequest:
+		return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Amount: r.Amount}
+	case iso.PaymentCodeSaleRequest:
+		return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Amount: r.Amount}
+	case iso.VoidRequest:
+		return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Amount: r.Original.Amount}
+	case iso.RefundRequest:
+		return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Amount: r.Amount}
+	case iso.BalanceInquiryRequest:
+		return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Balance: &iso.Amount{Minor: 123456, Currency: r.Currency}}
+	}
+	h.t.Errorf("host has no answer for %T", r)
+	return iso.NetworkResponse{Reply: rep, Of: iso.KindEcho}
+}

@@ -1,0 +1,126 @@
+package isoswitch
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/posswitch/posswitch/iso"
+)
+
+// SignOn asks the host for working keys, unwraps them under the master key
+// (refusing them on a check-value mismatch, and staying signed off), and
+// adopts what the host says of the batch and the clock.
+func (t *Terminal) SignOn(ctx context.Context, op iso.OperatorCode) error {
+	reply, err := t.network(ctx, op, iso.SignOnRequest{Scheme: t.scheme})
+	if err != nil {
+		return err
+	}
+	r, ok := reply.(iso.SignOnResponse)
+	if !ok || !r.Code.Approved() {
+		return &DeclinedError{Code: reply.Result()}
+	}
+	keys := &iso.WorkingKeys{}
+	if keys.PIK, err = iso.UnwrapKey(t.cfg.MasterKey, r.Keys.PIK); err != nil {
+		return fmt.Errorf("isoswitch: sign-on PIN key: %w", err)
+	}
+	if keys.MAK, err = iso.UnwrapKey(t.cfg.MasterKey, r.Keys.MAK); err != nil {
+		return fmt.Errorf("isoswitch: sign-on MAC key: %w", err)
+	}
+	if r.Keys.TDK != nil {
+		if keys.TDK, err = iso.UnwrapKey(t.cfg.MasterKey, *r.Keys.TDK); err != nil {
+			return fmt.Errorf("isoswitch: sign-on track key: %w", err)
+		}
+	}
+	mac, err := t.cfg.Dialect.NewMAC(keys.MAK)
+	if err != nil {
+		return err
+	}
+	if r.Batch != 0 {
+		// The host's batch is adopted while the open one is empty; a
+		// batch with transactions stays theirs until it is settled.
+		if err := t.cfg.Journal.AdoptBatch(r.Batch); err != nil {
+			t.log.Warn("keeping the terminal's batch", "host_batch", r.Batch.String(), "err", err)
+		}
+	}
+	t.mu.Lock()
+	t.keys, t.mac, t.operator, t.resignOn = keys, mac, op, false
+	if !r.HostTime.IsZero() {
+		t.clockSkew = time.Until(r.HostTime)
+	}
+	t.mu.Unlock()
+	t.log.Info("signed on", "keys", keys, "operator", string(op))
+	return nil
+}
+
+// SignOff ends the session at the host and forgets the working keys.
+func (t *Terminal) SignOff(ctx context.Context) error {
+	reply, err := t.network(ctx, t.signedOnOperator(), iso.SignOffRequest{})
+	t.mu.Lock()
+	t.keys, t.mac = nil, nil
+	t.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if !reply.Result().Approved() {
+		return &DeclinedError{Code: reply.Result()}
+	}
+	return nil
+}
+
+// Echo checks the host is there (the keep-alive).
+func (t *Terminal) Echo(ctx context.Context) error {
+	reply, err := t.network(ctx, t.signedOnOperator(), iso.EchoRequest{})
+	if err != nil {
+		return err
+	}
+	if !reply.Result().Approved() {
+		return &DeclinedError{Code: reply.Result()}
+	}
+	return nil
+}
+
+func (t *Terminal) signedOnOperator() iso.OperatorCode {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.operator
+}
+
+// keepAliveEcho runs when a persistent connection has been idle.
+func (t *Terminal) keepAliveEcho(*hostConn) {
+	ctx, cancel := context.WithTimeout(context.Background(), t.timeout)
+	defer cancel()
+	if err := t.Echo(ctx); err != nil {
+		t.log.Warn("keep-alive echo failed", "err", err)
+	}
+}
+
+// network sends a management message: a STAN from the journal's counter,
+// no journal record, no recovery (nothing moves).
+func (t *Terminal) network(ctx context.Context, op iso.OperatorCode, r iso.Request) (iso.Response, error) {
+	stan, batch, err := t.cfg.Journal.NextSTAN()
+	if err != nil {
+		return nil, err
+	}
+	req, err := t.cfg.Dialect.BuildRequest(t.envelope(stan, batch, op), r)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := t.exchange(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return t.cfg.Dialect.ParseResponse(req, reply)
+}
+
+// ensureSignedOn signs on again when the host asked for it (A0, 99) or
+// when there are no keys yet.
+func (t *Terminal) ensureSignedOn(ctx context.Context) error {
+	t.mu.Lock()
+	need, op := t.keys == nil || t.resignOn, t.operator
+	t.mu.Unlock()
+	if !need {
+		return nil
+	}
+	return t.SignOn(ctx, op)
+}

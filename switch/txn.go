@@ -1,0 +1,147 @@
+package isoswitch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/reversal"
+)
+
+// transact is the lifecycle of every financial call (design.md):
+//
+//	validate ─▶ journal: prepared, recovery armed ─▶ drain older recoveries ─▶ send
+//	  ─▶ check the reply ─▶ journal: approved | declined | recovery pending ─▶ result
+//
+// Invalid input fails in Prepare's build, before anything is written. A
+// host that cannot be reached before any byte is written leaves the record
+// not-sent. Every other failure leaves the outcome unknown: the record goes
+// to recovery-pending and the engine starts on it at once.
+func (t *Terminal) transact(ctx context.Context, in reversal.Intent, req iso.Request) (Result, error) {
+	if err := t.ensureSignedOn(ctx); err != nil {
+		return Result{}, err
+	}
+	d := t.cfg.Dialect
+	rec, msg, err := t.cfg.Journal.Prepare(in, func(stan iso.STAN, batch iso.BatchNumber) (*iso.Message, iso.Recovery, error) {
+		m, err := d.BuildRequest(t.envelope(stan, batch, in.Operator), req)
+		if err != nil {
+			return nil, 0, err
+		}
+		rec, err := d.Recovery(m)
+		return m, rec, err
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if err := t.engine.Drain(ctx); err != nil {
+		t.notSent(rec.ID, "an earlier recovery is still pending")
+		return Result{}, err
+	}
+	reply, err := t.exchange(ctx, msg)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrUnreachable), errors.Is(err, ErrNotSignedOn):
+		t.notSent(rec.ID, err.Error())
+		return Result{}, err
+	default:
+		return Result{}, t.unknown(rec, reasonOf(err), err)
+	}
+	resp, err := d.ParseResponse(msg, reply)
+	if err != nil {
+		return Result{}, t.unknown(rec, iso.ReasonBadReply, err)
+	}
+	return t.settleOutcome(rec, resp)
+}
+
+// settleOutcome journals the host's answer and turns it into a result.
+func (t *Terminal) settleOutcome(rec reversal.Record, resp iso.Response) (Result, error) {
+	out := reversal.Outcome{Code: resp.Result()}
+	var balance *iso.Amount
+	switch r := resp.(type) {
+	case iso.FinancialResponse:
+		out.RRN, out.AuthCode, out.HostTime, out.Amount, balance = r.RRN, r.AuthCode, r.HostTime, r.Amount, r.Balance
+	case iso.QROrderResponse:
+		out.RRN, out.AuthCode, out.HostTime = r.RRN, r.AuthCode, r.HostTime
+	}
+	if out.Amount.Minor != 0 && out.Amount.Currency != rec.Amount.Currency {
+		out.Amount = iso.Amount{} // a balance inquiry echoes no amount; keep ours
+	}
+	if resp.Result().Approved() {
+		approved, err := t.cfg.Journal.Approve(rec.ID, out)
+		if err != nil {
+			return Result{}, err
+		}
+		t.stats.approved.Add(1)
+		res := resultOf(approved)
+		res.Balance = balance
+		return res, nil
+	}
+	declined, err := t.cfg.Journal.Decline(rec.ID, out)
+	if err != nil {
+		return Result{}, err
+	}
+	t.stats.declined.Add(1)
+	return Result{}, &DeclinedError{Code: resp.Result(), Result: resultOf(declined)}
+}
+
+// unknown records that the outcome is unknown and has the engine start on
+// the recovery now (bounded by the terminal's timeout per attempt).
+func (t *Terminal) unknown(rec reversal.Record, reason iso.ReversalReason, cause error) error {
+	if rec.Recovery == iso.RecoveryNone {
+		if _, err := t.cfg.Journal.MarkNoReply(rec.ID); err != nil {
+			return err
+		}
+		return cause
+	}
+	if _, err := t.cfg.Journal.MarkRecoveryPending(rec.ID, reason); err != nil {
+		return err
+	}
+	t.log.Warn("outcome unknown; recovery queued", "record", rec.ID, "stan", rec.STAN.String(), "reason", reason.String())
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 4*t.timeout)
+		defer cancel()
+		if err := t.engine.Drain(ctx); err != nil {
+			t.log.Warn("recovery not done yet", "err", err)
+		}
+	}()
+	return &OutcomeUnknownError{RecordID: rec.ID, Reason: reason, Recovery: rec.Recovery, Err: cause}
+}
+
+func (t *Terminal) notSent(id uint64, why string) {
+	if _, err := t.cfg.Journal.MarkNotSent(id, why); err != nil {
+		t.log.Error("journaling a request that was not sent", "record", id, "err", err)
+	}
+}
+
+// reasonOf maps why a reply is missing or untrusted to a reversal reason.
+func reasonOf(err error) iso.ReversalReason {
+	switch {
+	case errors.Is(err, iso.ErrMACMismatch):
+		return iso.ReasonBadMAC
+	case errors.Is(err, iso.ErrBadReply):
+		return iso.ReasonBadReply
+	}
+	return iso.ReasonTimeout
+}
+
+// Drain sends pending reversals and repeats now; Settle and every financial
+// call do it first anyway.
+func (t *Terminal) Drain(ctx context.Context) error { return t.engine.Drain(ctx) }
+
+// waitRecovered is for callers that must not go on until a just-queued
+// recovery is done (tests, Cancel).
+func (t *Terminal) waitRecovered(ctx context.Context, id uint64) (reversal.Record, error) {
+	for {
+		rec, err := t.cfg.Journal.Get(id)
+		if err != nil || rec.State != reversal.StateRecoveryPending {
+			return rec, err
+		}
+		select {
+		case <-ctx.Done():
+			return rec, fmt.Errorf("%w: %v", reversal.ErrRecoveryPending, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
