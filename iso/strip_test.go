@@ -55,3 +55,17 @@ func TestCUPUploadWithoutPAN(t *testing.T) {
 		t.Errorf("F48 = %s, want %s", m.Value(48), want)
 	}
 }
+
+// TestSpecOf: the spec a shipped dialect packs with is the one moov-io's
+// own Pack uses to produce the same bytes.
+func TestSpecOf(t *testing.T) {
+	for name, tc := range dialects(t) {
+		spec, ok := iso.SpecOf(tc.d)
+		if !ok || spec == nil || spec.Fields[2] == nil {
+			t.Fatalf("%s: no spec", name)
+		}
+	}
+	if _, ok := iso.SpecOf(nil); ok {
+		t.Error("SpecOf(nil) reported a spec")
+	}
+}
