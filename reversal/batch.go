@@ -202,9 +202,21 @@ func (j *Journal) CloseBatch(b iso.BatchNumber, next iso.BatchNumber) error {
 
 // Entries returns the approved transactions of a batch as settlement and
 // batch upload need them, with clear PANs when the data key can decrypt
-// them (else empty, and the dialect's upload copes).
+// them (else empty, and the dialect's upload copes), and their record ids.
 func (j *Journal) Entries(b iso.BatchNumber) ([]iso.BatchEntry, []uint64, error) {
-	recs, err := j.Find(func(r Record) bool { return r.Batch == b && r.State == StateApproved && r.Kind.Financial() })
+	return j.entries(b, false)
+}
+
+// PendingUploads is Entries less what the host already acknowledged in
+// this batch's upload: where an interrupted upload resumes.
+func (j *Journal) PendingUploads(b iso.BatchNumber) ([]iso.BatchEntry, []uint64, error) {
+	return j.entries(b, true)
+}
+
+func (j *Journal) entries(b iso.BatchNumber, skipUploaded bool) ([]iso.BatchEntry, []uint64, error) {
+	recs, err := j.Find(func(r Record) bool {
+		return r.Batch == b && r.State == StateApproved && r.Kind.Financial() && !(skipUploaded && r.Uploaded)
+	})
 	if err != nil {
 		return nil, nil, err
 	}

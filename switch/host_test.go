@@ -184,6 +184,21 @@ func (h *scriptedHost) response(r iso.Request, code iso.ResponseCode) iso.Respon
 		return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Amount: r.Original.Amount}
 	case iso.RefundRequest:
 		return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Amount: r.Amount}
+	case iso.SettlementRequest:
+		// "95" in the script means: the host's totals disagree. CUP says so
+		// in F48 with F39 00; ISO87 in F39.
+		v := iso.VerdictBalanced
+		if code == iso.CodeReconcileError {
+			v = iso.VerdictOutOfBalance
+			if h.d.Name() == "CUP" {
+				rep.Code, rep.AuthCode = "00", ""
+			}
+		}
+		return iso.SettlementResponse{Reply: rep, AfterUpload: r.AfterUpload, Verdict: v, Domestic: v}
+	case iso.BatchUploadRequest:
+		return iso.BatchUploadResponse{Reply: rep}
+	case iso.BatchUploadEndRequest:
+		return iso.BatchUploadResponse{Reply: rep, End: true}
 	case iso.BalanceInquiryRequest:
 		return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Balance: &iso.Amount{Minor: 123456, Currency: r.Currency}}
 	}

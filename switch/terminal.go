@@ -62,6 +62,10 @@ func WithReversalPolicy(p reversal.Policy) Option { return func(t *Terminal) { t
 // double-length DES).
 func WithKeyScheme(s iso.KeyScheme) Option { return func(t *Terminal) { t.scheme = s } }
 
+// WithCurrency sets the currency an empty batch settles in (default CNY);
+// a batch with transactions settles in theirs.
+func WithCurrency(c iso.Currency) Option { return func(t *Terminal) { t.currency = c } }
+
 // WithAuthoriser sets who may void, refund, cancel, settle and override.
 func WithAuthoriser(a Authoriser) Option { return func(t *Terminal) { t.auth = a } }
 
@@ -78,6 +82,7 @@ type Terminal struct {
 	policy         reversal.Policy
 	scheme         iso.KeyScheme
 	auth           Authoriser
+	currency       iso.Currency
 	engine         *reversal.Engine
 	stats          counters
 
@@ -115,7 +120,7 @@ func New(cfg Config, opts ...Option) (*Terminal, error) {
 	if n := len(cfg.MasterKey); n != 8 && n != 16 && n != 24 {
 		return nil, &iso.FieldError{Field: "Config.MasterKey", Reason: "must be 8, 16 or 24 bytes"}
 	}
-	t := &Terminal{cfg: cfg, timeout: 30 * time.Second, keepAlive: 60 * time.Second, scheme: iso.KeysDoubleDES,
+	t := &Terminal{cfg: cfg, timeout: 30 * time.Second, keepAlive: 60 * time.Second, scheme: iso.KeysDoubleDES, currency: iso.CNY,
 		log: slog.New(slog.DiscardHandler)}
 	for _, o := range opts {
 		o(t)
