@@ -145,7 +145,7 @@ func (j *Journal) MarkUploaded(b iso.BatchNumber, ids ...uint64) error {
 			}
 			// Only what Entries uploads can be acknowledged: an approved
 			// financial record of this batch, once.
-			if r.Batch != b || r.Uploaded || r.State != StateApproved || !r.Kind.Financial() {
+			if r.Batch != b || r.Uploaded || !r.InBatch() {
 				return fmt.Errorf("%w: record %d is not a pending upload of batch %s", ErrIllegalTransition, id, b)
 			}
 			r.Uploaded = true
@@ -215,7 +215,7 @@ func (j *Journal) PendingUploads(b iso.BatchNumber) ([]iso.BatchEntry, []uint64,
 
 func (j *Journal) entries(b iso.BatchNumber, skipUploaded bool) ([]iso.BatchEntry, []uint64, error) {
 	recs, err := j.Find(func(r Record) bool {
-		return r.Batch == b && r.State == StateApproved && r.Kind.Financial() && !(skipUploaded && r.Uploaded)
+		return r.Batch == b && r.InBatch() && !(skipUploaded && r.Uploaded)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -223,7 +223,7 @@ func (j *Journal) entries(b iso.BatchNumber, skipUploaded bool) ([]iso.BatchEntr
 	entries := make([]iso.BatchEntry, len(recs))
 	ids := make([]uint64, len(recs))
 	for i, r := range recs {
-		e := iso.BatchEntry{Kind: r.Kind, STAN: r.STAN, Time: r.Created, Amount: r.Amount, RRN: r.RRN,
+		e := iso.BatchEntry{Kind: r.BatchKind(), STAN: r.STAN, Time: r.Created, Amount: r.Amount, RRN: r.RRN,
 			AuthCode: r.AuthCode, Foreign: r.Foreign, Voided: r.Voided()}
 		if pan, err := j.PAN(r); err == nil {
 			e.PAN = pan

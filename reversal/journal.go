@@ -227,7 +227,7 @@ func store(tx *bolt.Tx, r *Record) error {
 	if err := tx.Bucket(bucketSTAN).Put(stanKey(r.Batch, r.STAN), u64(r.ID)); err != nil {
 		return err
 	}
-	if r.State == StateApproved && r.RRN != "" && (r.Kind == iso.KindSale || r.Kind == iso.KindPaymentCodeSale) {
+	if r.RRN != "" && r.InBatch() && r.BatchKind() != iso.KindVoid && r.BatchKind() != iso.KindRefund {
 		return tx.Bucket(bucketRRN).Put(rrnKey(r.RRN, r.Created), u64(r.ID))
 	}
 	return nil

@@ -309,3 +309,43 @@ func (j *Journal) NextSTAN() (iso.STAN, iso.BatchNumber, error) {
 	})
 	return stan, batch, err
 }
+
+// SetQROrder records where a QR order stands. Its status only moves
+// forward — waiting to paid, closed or expired — so however many times an
+// order is queried, a paid order enters the batch once (with the payment's
+// outcome: RRN, auth code), and a closed or expired one never does. A
+// repeated final status is a no-op; a contradicting one is refused.
+func (j *Journal) SetQROrder(id uint64, o QROrder, paid Outcome) (Record, error) {
+	return j.update(id, func(_ *bolt.Tx, r *Record) error {
+		if r.Kind != iso.KindQROrderCreate || r.State != StateApproved {
+			return &TransitionError{ID: id, From: r.State, To: r.State, Why: "not an open QR order"}
+		}
+		if r.QR != nil && r.QR.Status != iso.QRWaiting {
+			if o.Status == r.QR.Status {
+				return nil
+			}
+			return &TransitionError{ID: id, From: r.State, To: r.State,
+				Why: fmt.Sprintf("QR order is %s; it cannot become %s", r.QR.Status, o.Status)}
+		}
+		if r.QR != nil { // keep what create said when a query says less
+			if o.Ref == "" {
+				o.Ref = r.QR.Ref
+			}
+			if o.Payload == "" {
+				o.Payload = r.QR.Payload
+			}
+			if o.Expires.IsZero() {
+				o.Expires = r.QR.Expires
+			}
+		}
+		r.QR = &o
+		r.Events = append(r.Events, Event{At: j.clock(), State: r.State, Note: "QR order " + o.Status.String()})
+		if o.Status == iso.QRPaid {
+			r.RRN, r.AuthCode, r.Code = paid.RRN, paid.AuthCode, paid.Code
+			if !paid.HostTime.IsZero() {
+				r.HostTime = paid.HostTime
+			}
+		}
+		return nil
+	})
+}

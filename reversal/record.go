@@ -116,6 +116,9 @@ type Record struct {
 	// application's data key, or nil when there is no key or no PAN.
 	PANCipher []byte `json:"pan_cipher,omitempty"`
 
+	// QR is the merchant-presented order a QR-order record stands for.
+	QR *QROrder `json:"qr,omitempty"`
+
 	Events      []Event     `json:"events"`
 	LateReplies []LateReply `json:"late_replies,omitempty"`
 }
@@ -135,6 +138,34 @@ type LateReply struct {
 	Code     iso.ResponseCode `json:"code"`
 	RRN      iso.RRN          `json:"rrn,omitempty"`
 	AuthCode iso.AuthCode     `json:"auth_code,omitempty"`
+}
+
+// QROrder is a merchant-presented order: the code the terminal showed and
+// where the host says it stands.
+type QROrder struct {
+	Ref     string       `json:"ref"`
+	Payload string       `json:"payload,omitempty"`
+	Expires time.Time    `json:"expires,omitzero"`
+	Status  iso.QRStatus `json:"status"`
+}
+
+// InBatch reports whether the record counts in its batch's settlement: an
+// approved sale, payment-code sale, void or refund, or a QR order the
+// customer paid.
+func (r Record) InBatch() bool {
+	return r.State == StateApproved && (r.Kind.Financial() || r.QRPaid())
+}
+
+// QRPaid reports whether this is a QR order the customer paid.
+func (r Record) QRPaid() bool { return r.QR != nil && r.QR.Status == iso.QRPaid }
+
+// BatchKind is the kind the record settles as: a paid QR order is a wallet
+// payment, as a payment-code sale is.
+func (r Record) BatchKind() iso.Kind {
+	if r.QRPaid() {
+		return iso.KindPaymentCodeSale
+	}
+	return r.Kind
 }
 
 // Voided reports whether an approved void cancelled this sale.

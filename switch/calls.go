@@ -77,7 +77,7 @@ func (t *Terminal) voidRecord(ctx context.Context, op iso.OperatorCode, orig rev
 // voidable says why a record cannot be voided, if it cannot.
 func voidable(r reversal.Record) error {
 	switch {
-	case r.Kind != iso.KindSale && r.Kind != iso.KindPaymentCodeSale:
+	case r.BatchKind() != iso.KindSale && r.BatchKind() != iso.KindPaymentCodeSale:
 		return &NotAllowedError{Why: fmt.Sprintf("record %d is a %s, not a sale", r.ID, r.Kind)}
 	case r.State == reversal.StateDeclined || r.State == reversal.StateNotSent || r.State == reversal.StateNoReply:
 		return &NotAllowedError{Why: "the sale was never approved", Instead: "nothing to undo"}
@@ -111,7 +111,7 @@ func (t *Terminal) Refund(ctx context.Context, who Credentials, o Original, amou
 		return Result{}, err
 	}
 	switch {
-	case orig.Kind != iso.KindSale && orig.Kind != iso.KindPaymentCodeSale, orig.State != reversal.StateApproved:
+	case orig.BatchKind() != iso.KindSale && orig.BatchKind() != iso.KindPaymentCodeSale, !orig.InBatch():
 		return Result{}, &NotAllowedError{Why: fmt.Sprintf("record %d is not an approved sale", orig.ID)}
 	case !orig.Settled:
 		return Result{}, &NotAllowedError{Why: "the sale's batch is still open", Instead: "void it"}
@@ -120,6 +120,10 @@ func (t *Terminal) Refund(ctx context.Context, who Credentials, o Original, amou
 	case amount.Minor > orig.Refundable():
 		return Result{}, &NotAllowedError{Why: fmt.Sprintf("only %s is left to refund", iso.Amount{Minor: orig.Refundable(), Currency: orig.Amount.Currency})}
 	}
+	return t.refundRecord(ctx, op, orig, amount, card)
+}
+
+func (t *Terminal) refundRecord(ctx context.Context, op iso.OperatorCode, orig reversal.Record, amount iso.Amount, card iso.Card) (Result, error) {
 	req := iso.RefundRequest{Amount: amount, Card: card, Original: iso.Original{STAN: orig.STAN, Batch: orig.Batch,
 		Time: orig.Created, RRN: orig.RRN, AuthCode: orig.AuthCode, Amount: orig.Amount}}
 	return t.transact(ctx, reversal.Intent{Kind: iso.KindRefund, Operator: op, Amount: amount, PAN: card.Account(),

@@ -40,6 +40,7 @@ type scriptedHost struct {
 	delay time.Duration // for late
 
 	mu     sync.Mutex
+	orders map[string]iso.QRStatus // QR orders by reference
 	script func(kind iso.Kind, req *iso.Message) (move, iso.ResponseCode)
 	seen   []*iso.Message
 	conns  int
@@ -51,7 +52,7 @@ func startHost(t *testing.T, d iso.Dialect) *scriptedHost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &scriptedHost{t: t, d: d, addr: ln.Addr().String(), delay: 400 * time.Millisecond,
+	h := &scriptedHost{t: t, d: d, addr: ln.Addr().String(), delay: 400 * time.Millisecond, orders: map[string]iso.QRStatus{},
 		script: func(iso.Kind, *iso.Message) (move, iso.ResponseCode) { return answer, "00" }}
 	var wg sync.WaitGroup
 	var open []net.Conn
@@ -86,6 +87,13 @@ func startHost(t *testing.T, d iso.Dialect) *scriptedHost {
 func (h *scriptedHost) setScript(s func(kind iso.Kind, req *iso.Message) (move, iso.ResponseCode)) {
 	h.mu.Lock()
 	h.script = s
+	h.mu.Unlock()
+}
+
+// setOrder is the customer paying, or the order expiring, at the host.
+func (h *scriptedHost) setOrder(ref string, s iso.QRStatus) {
+	h.mu.Lock()
+	h.orders[ref] = s
 	h.mu.Unlock()
 }
 
@@ -128,8 +136,9 @@ func (h *scriptedHost) serve(c net.Conn, wg *sync.WaitGroup) {
 		h.mu.Lock()
 		h.seen = append(h.seen, req)
 		mv, code := h.script(typed.Kind(), req)
+		resp := h.response(typed, code) // under h.mu: it may change h.orders
 		h.mu.Unlock()
-		reply, err := h.d.BuildResponse(req, h.response(typed, code))
+		reply, err := h.d.BuildResponse(req, resp)
 		if err != nil {
 			h.t.Errorf("host cannot answer %s: %v", req.MTI, err)
 			return
@@ -161,7 +170,7 @@ var rrnSeq atomic.Int64
 
 func nextRRN() iso.RRN { return iso.RRN(fmt.Sprintf("%012d", rrnSeq.Add(1))) }
 
-// response is the host's typed answer to a request.
+// response is the host's typed answer to a request; serve holds h.mu.
 func (h *scriptedHost) response(r iso.Request, code iso.ResponseCode) iso.Response {
 	rep := iso.Reply{Code: code, HostTime: time.Now(), RRN: nextRRN()}
 	if code.Approved() {
@@ -199,6 +208,29 @@ func (h *scriptedHost) response(r iso.Request, code iso.ResponseCode) iso.Respon
 		return iso.BatchUploadResponse{Reply: rep}
 	case iso.BatchUploadEndRequest:
 		return iso.BatchUploadResponse{Reply: rep, End: true}
+	case iso.QROrderCreateRequest:
+		ref := fmt.Sprintf("QR%010d", rrnSeq.Add(1))
+		h.orders[ref] = iso.QRWaiting
+		return iso.QROrderResponse{Reply: iso.Reply{Code: code, HostTime: rep.HostTime}, Of: r.Kind(), Amount: r.Amount,
+			Order: iso.QROrder{Ref: ref, Payload: "https://qr.example.test/" + ref, Expires: time.Now().Add(r.Validity).Truncate(time.Second), Status: iso.QRWaiting}}
+	case iso.QROrderQueryRequest, iso.QROrderCloseRequest:
+		var ref string
+		switch q := r.(type) {
+		case iso.QROrderQueryRequest:
+			ref = q.OrderRef
+		case iso.QROrderCloseRequest:
+			ref = q.OrderRef
+		}
+		st := h.orders[ref]
+		if _, closing := r.(iso.QROrderCloseRequest); closing && st == iso.QRWaiting {
+			st = iso.QRClosed
+			h.orders[ref] = st
+		}
+		out := iso.QROrderResponse{Reply: iso.Reply{Code: code, HostTime: rep.HostTime}, Of: r.Kind(), Order: iso.QROrder{Ref: ref, Status: st}}
+		if st == iso.QRPaid {
+			out.Reply.RRN, out.Reply.AuthCode = rep.RRN, "QRPAID"
+		}
+		return out
 	case iso.BalanceInquiryRequest:
 		return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Balance: &iso.Amount{Minor: 123456, Currency: r.Currency}}
 	}
