@@ -63,7 +63,7 @@ func BenchmarkSaleRoundTrip(b *testing.B) {
 	ctx := context.Background()
 	terminal := func(opts ...reversal.Option) func(b *testing.B) {
 		return func(b *testing.B) {
-			term := benchTerminal(b, benchStartHost(b, d, false), opts...)
+			term := benchTerminal(b, benchStartHost(b, d, false), filepath.Join(b.TempDir(), "journal.db"), opts...)
 			b.ReportAllocs()
 			for b.Loop() {
 				res, err := term.Sale(ctx, "01", benchAmount, benchCard)
@@ -99,6 +99,81 @@ func BenchmarkSaleRoundTrip(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkSaleJournalSize is Terminal.Sale (the terminal-fsync and
+// terminal-nosync paths of BenchmarkSaleRoundTrip) on a journal that already
+// holds `records` approved sales, written before the timer starts. Run it
+// with a fixed -benchtime Nx: the journal grows by one record per sale, so
+// with a time-based benchtime the journal size, and with it the figure,
+// would depend on how many sales fit in the time.
+func BenchmarkSaleJournalSize(b *testing.B) {
+	d, err := iso.ISO87()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, records := range []int{0, 1000, 5000} {
+		for _, nosync := range []bool{false, true} {
+			name, opts := "fsync", []reversal.Option(nil)
+			if nosync {
+				name, opts = "nosync", []reversal.Option{reversal.WithNoSync()}
+			}
+			b.Run(fmt.Sprintf("records=%d/path=terminal-%s", records, name), func(b *testing.B) {
+				path := benchFilledJournal(b, d, records)
+				term := benchTerminal(b, benchStartHost(b, d, false), path, opts...)
+				b.ReportAllocs()
+				for b.Loop() {
+					res, err := term.Sale(ctx, "01", benchAmount, benchCard)
+					if err != nil || res.Code != iso.CodeApproved {
+						b.Fatalf("sale: %v (code %q)", err, res.Code)
+					}
+				}
+			})
+		}
+	}
+}
+
+// benchFilledJournal writes a journal holding n approved ISO87 sales (each
+// its own STAN and RRN), closes it and returns its path.
+func benchFilledJournal(tb testing.TB, d iso.Dialect, n int) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "journal.db")
+	j, err := reversal.Open(path, reversal.WithNoSync())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	in := reversal.Intent{Kind: iso.KindSale, Operator: "01", Amount: benchAmount, PAN: benchCard.Account()}
+	build := func(stan iso.STAN, batch iso.BatchNumber) (*iso.Message, iso.Recovery, error) {
+		m, err := d.BuildRequest(iso.Envelope{Terminal: "TERM0001", Merchant: "898310048161234", STAN: stan,
+			Batch: batch, Time: benchTime, Operator: "01"}, iso.SaleRequest{Amount: benchAmount, Card: benchCard})
+		if err != nil {
+			return nil, 0, err
+		}
+		rec, err := d.Recovery(m)
+		return m, rec, err
+	}
+	fill := func() error {
+		for i := range n {
+			r, _, err := j.Prepare(in, build)
+			if err != nil {
+				return err
+			}
+			if _, err := j.Approve(r.ID, reversal.Outcome{Code: iso.CodeApproved, RRN: iso.RRN(fmt.Sprintf("9%011d", i)),
+				AuthCode: "AP0001", HostTime: benchTime, Amount: benchAmount}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err = fill()
+	if cerr := j.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return path
 }
 
 // TestBenchSalePathsAgree checks that the four paths of
@@ -141,7 +216,7 @@ func TestBenchSalePathsAgree(t *testing.T) {
 			opts = append(opts, reversal.WithNoSync())
 		}
 		h := benchStartHost(t, d, true)
-		term := benchTerminal(t, h, opts...)
+		term := benchTerminal(t, h, filepath.Join(t.TempDir(), "journal.db"), opts...)
 		res, err := term.Sale(ctx5(t), "01", benchAmount, benchCard)
 		if err != nil || res.Code != iso.CodeApproved {
 			t.Fatalf("terminal (nosync %v): %v (code %q)", nosync, err, res.Code)
@@ -187,10 +262,10 @@ var (
 )
 
 // benchTerminal starts a signed-on terminal against h with default options
-// but a 5 s timeout, and a fresh journal in tb.TempDir().
-func benchTerminal(tb testing.TB, h *benchHost, opts ...reversal.Option) *isoswitch.Terminal {
+// but a 5 s timeout, on the journal at path (a new one if there is no file).
+func benchTerminal(tb testing.TB, h *benchHost, path string, opts ...reversal.Option) *isoswitch.Terminal {
 	tb.Helper()
-	j, err := reversal.Open(filepath.Join(tb.TempDir(), "journal.db"), opts...)
+	j, err := reversal.Open(path, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -34,7 +34,7 @@ const (
 )
 
 type scriptedHost struct {
-	t     *testing.T
+	fail  func(format string, args ...any) // t.Errorf in tests, log.Printf in examples
 	d     iso.Dialect
 	addr  string
 	delay time.Duration // for late
@@ -48,15 +48,29 @@ type scriptedHost struct {
 
 func startHost(t *testing.T, d iso.Dialect) *scriptedHost {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	h, stop, err := listenHost(d, t.Errorf, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &scriptedHost{t: t, d: d, addr: ln.Addr().String(), delay: 400 * time.Millisecond, orders: map[string]iso.QRStatus{},
+	t.Cleanup(stop)
+	return h
+}
+
+// listenHost starts a host on 127.0.0.1:0; stop closes it and waits for
+// its goroutines.
+func listenHost(d iso.Dialect, fail func(string, ...any), wrap func(net.Listener) net.Listener) (*scriptedHost, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	if wrap != nil {
+		ln = wrap(ln)
+	}
+	h := &scriptedHost{fail: fail, d: d, addr: ln.Addr().String(), delay: 400 * time.Millisecond, orders: map[string]iso.QRStatus{},
 		script: func(iso.Kind, *iso.Message) (move, iso.ResponseCode) { return answer, "00" }}
 	var wg sync.WaitGroup
 	var open []net.Conn
-	t.Cleanup(func() {
+	stop := func() {
 		ln.Close()
 		h.mu.Lock()
 		for _, c := range open {
@@ -64,7 +78,7 @@ func startHost(t *testing.T, d iso.Dialect) *scriptedHost {
 		}
 		h.mu.Unlock()
 		wg.Wait()
-	})
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -81,7 +95,7 @@ func startHost(t *testing.T, d iso.Dialect) *scriptedHost {
 			go func() { defer wg.Done(); h.serve(c, &wg) }()
 		}
 	}()
-	return h
+	return h, stop, nil
 }
 
 func (h *scriptedHost) setScript(s func(kind iso.Kind, req *iso.Message) (move, iso.ResponseCode)) {
@@ -125,12 +139,12 @@ func (h *scriptedHost) serve(c net.Conn, wg *sync.WaitGroup) {
 		}
 		req, err := h.d.Decode(fr.Body)
 		if err != nil {
-			h.t.Errorf("host: %v", err)
+			h.fail("host: %v", err)
 			return
 		}
 		_, typed, err := h.d.ParseRequest(req)
 		if err != nil {
-			h.t.Errorf("host cannot read %s: %v", req.MTI, err)
+			h.fail("host cannot read %s: %v", req.MTI, err)
 			return
 		}
 		h.mu.Lock()
@@ -140,7 +154,7 @@ func (h *scriptedHost) serve(c net.Conn, wg *sync.WaitGroup) {
 		h.mu.Unlock()
 		reply, err := h.d.BuildResponse(req, resp)
 		if err != nil {
-			h.t.Errorf("host cannot answer %s: %v", req.MTI, err)
+			h.fail("host cannot answer %s: %v", req.MTI, err)
 			return
 		}
 		switch mv {
@@ -158,7 +172,7 @@ func (h *scriptedHost) serve(c net.Conn, wg *sync.WaitGroup) {
 		default:
 			body, err := h.d.Encode(reply, mac)
 			if err != nil {
-				h.t.Errorf("host: %v", err)
+				h.fail("host: %v", err)
 				return
 			}
 			write(fr, body)
@@ -234,6 +248,6 @@ func (h *scriptedHost) response(r iso.Request, code iso.ResponseCode) iso.Respon
 	case iso.BalanceInquiryRequest:
 		return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Balance: &iso.Amount{Minor: 123456, Currency: r.Currency}}
 	}
-	h.t.Errorf("host has no answer for %T", r)
+	h.fail("host has no answer for %T", r)
 	return iso.NetworkResponse{Reply: rep, Of: iso.KindEcho}
 }

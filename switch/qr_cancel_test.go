@@ -63,7 +63,12 @@ func TestQROrderPaidOnce(t *testing.T) {
 // TestCancelDecides: Cancel picks the right undo from the journal and says
 // what it did.
 func TestCancelDecides(t *testing.T) {
-	d := dialectsUnderTest(t)["cup"]
+	for name, d := range dialectsUnderTest(t) {
+		t.Run(name, func(t *testing.T) { cancelDecides(t, d) })
+	}
+}
+
+func cancelDecides(t *testing.T, d iso.Dialect) {
 	h := startHost(t, d)
 	term, j := newTerminal(t, h, isoswitch.WithAuthoriser(operators(t)))
 	ctx := ctx5(t)

@@ -32,13 +32,19 @@ func dialectsUnderTest(t *testing.T) map[string]iso.Dialect {
 }
 
 // newTerminal starts a terminal against h with a fresh journal.
-func newTerminal(t *testing.T, h *scriptedHost, opts ...isoswitch.Option) (*isoswitch.Terminal, *reversal.Journal) {
+func openJournal(t *testing.T) *reversal.Journal {
 	t.Helper()
 	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { j.Close() })
+	return j
+}
+
+func newTerminal(t *testing.T, h *scriptedHost, opts ...isoswitch.Option) (*isoswitch.Terminal, *reversal.Journal) {
+	t.Helper()
+	j := openJournal(t)
 	opts = append([]isoswitch.Option{isoswitch.WithTimeout(200 * time.Millisecond),
 		isoswitch.WithReversalPolicy(reversal.Policy{Backoff: func(int) time.Duration { return 0 }})}, opts...)
 	term, err := isoswitch.New(isoswitch.Config{Dialect: h.d, Addr: h.addr, Terminal: "TERM0001",
