@@ -6,6 +6,25 @@
 // The folder is named switch; the package is isoswitch, since switch is a
 // Go keyword (as protobuf's struct folder holds package structpb).
 //
+// # A transaction
+//
+// Every financial call (Sale, PaymentCodeSale, BalanceInquiry, Void,
+// Refund) runs the same lifecycle: the request is built and validated and
+// the journal records it prepared, its reversal armed, before a byte is
+// sent; older pending reversals go first (the call fails with
+// reversal.ErrRecoveryPending while one cannot clear); the reply is
+// checked (iso.CheckReply: MTI, echoed fields, MAC); then the journal
+// records approved or declined, or — no reply, a bad reply, a bad MAC, a
+// lost connection — recovery-pending, and the engine sends the reversal at
+// once. The error says which: *DeclinedError, *OutcomeUnknownError,
+// *NotAllowedError, *AuthError, iso.ErrInvalidInput, ErrUnreachable.
+//
+// Void refuses what cannot be voided and says what to do instead; Refund
+// takes settled sales only, never more than is left; Cancel decides
+// between reversal, void, refund, closing a QR order or nothing. Settle is
+// resumable at every step and advances the batch number only when the
+// host has accepted the close.
+//
 // # Connections
 //
 // A connection runs on moov-io/iso8583-connection with posswitch's framing
