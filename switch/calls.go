@@ -37,6 +37,23 @@ type Original struct {
 	Date time.Time
 }
 
+// undoTarget authorises an undo, takes the undo lock (so a check and the
+// act it allows cannot interleave with another's) and finds the original.
+// On success the caller must call unlock.
+func (t *Terminal) undoTarget(ctx context.Context, who Credentials, a Action, o Original) (iso.OperatorCode, reversal.Record, func(), error) {
+	op, err := t.authorise(ctx, who, a)
+	if err != nil {
+		return "", reversal.Record{}, nil, err
+	}
+	t.undoMu.Lock()
+	orig, err := t.find(o)
+	if err != nil {
+		t.undoMu.Unlock()
+		return "", reversal.Record{}, nil, err
+	}
+	return op, orig, t.undoMu.Unlock, nil
+}
+
 func (t *Terminal) find(o Original) (reversal.Record, error) {
 	switch {
 	case o.STAN != 0:
@@ -51,16 +68,11 @@ func (t *Terminal) find(o Original) (reversal.Record, error) {
 // must be allowed to void. A sale already voided, declined, reversed or
 // settled is refused with a *NotAllowedError that says what to do instead.
 func (t *Terminal) Void(ctx context.Context, who Credentials, o Original) (Result, error) {
-	op, err := t.authorise(ctx, who, ActionVoid)
+	op, orig, unlock, err := t.undoTarget(ctx, who, ActionVoid, o)
 	if err != nil {
 		return Result{}, err
 	}
-	t.undoMu.Lock()
-	defer t.undoMu.Unlock()
-	orig, err := t.find(o)
-	if err != nil {
-		return Result{}, err
-	}
+	defer unlock()
 	if err := voidable(orig); err != nil {
 		return Result{}, err
 	}
@@ -100,16 +112,11 @@ func voidable(r reversal.Record) error {
 // Refund returns money for a sale of a settled batch, found by RRN and
 // date; amount may be less than what is left to refund, not more.
 func (t *Terminal) Refund(ctx context.Context, who Credentials, o Original, amount iso.Amount, card iso.Card) (Result, error) {
-	op, err := t.authorise(ctx, who, ActionRefund)
+	op, orig, unlock, err := t.undoTarget(ctx, who, ActionRefund, o)
 	if err != nil {
 		return Result{}, err
 	}
-	t.undoMu.Lock()
-	defer t.undoMu.Unlock()
-	orig, err := t.find(o)
-	if err != nil {
-		return Result{}, err
-	}
+	defer unlock()
 	switch {
 	case orig.BatchKind() != iso.KindSale && orig.BatchKind() != iso.KindPaymentCodeSale, !orig.InBatch():
 		return Result{}, &NotAllowedError{Why: fmt.Sprintf("record %d is not an approved sale", orig.ID)}

@@ -97,12 +97,7 @@ func cancelDecides(t *testing.T, d iso.Dialect) {
 		t.Errorf("QR paid meanwhile: %+v %v", c, err)
 	}
 
-	h.setScript(func(k iso.Kind, _ *iso.Message) (move, iso.ResponseCode) {
-		if k == iso.KindSale {
-			return silence, "00"
-		}
-		return answer, "00"
-	})
+	h.setScript(silentFor(iso.KindSale))
 	_, err = term.Sale(ctx, "01", cny10, visa)
 	var ou *isoswitch.OutcomeUnknownError
 	if !errors.As(err, &ou) {

@@ -153,12 +153,7 @@ func TestSettleWaitsForPendingReversals(t *testing.T) {
 	d := dialectsUnderTest(t)["cup"]
 	h := startHost(t, d)
 	term, j := newTerminal(t, h, isoswitch.WithAuthoriser(operators(t)))
-	h.setScript(func(k iso.Kind, _ *iso.Message) (move, iso.ResponseCode) {
-		if k == iso.KindSale || k == iso.KindReversal {
-			return silence, "00"
-		}
-		return answer, "00"
-	})
+	h.setScript(silentFor(iso.KindSale, iso.KindReversal))
 	if _, err := term.Sale(ctx5(t), "01", cny10, visa); !errors.Is(err, isoswitch.ErrOutcomeUnknown) {
 		t.Fatal(err)
 	}

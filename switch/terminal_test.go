@@ -61,6 +61,24 @@ func newTerminal(t *testing.T, h *scriptedHost, opts ...isoswitch.Option) (*isos
 	return term, j
 }
 
+// silentFor is a host script that never answers the given kinds and
+// approves everything else.
+func silentFor(kinds ...iso.Kind) func(iso.Kind, *iso.Message) (move, iso.ResponseCode) {
+	return moveFor(silence, kinds...)
+}
+
+// moveFor makes mv for the given kinds and approves everything else.
+func moveFor(mv move, kinds ...iso.Kind) func(iso.Kind, *iso.Message) (move, iso.ResponseCode) {
+	return func(k iso.Kind, _ *iso.Message) (move, iso.ResponseCode) {
+		for _, x := range kinds {
+			if k == x {
+				return mv, "00"
+			}
+		}
+		return answer, "00"
+	}
+}
+
 func ctx5(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	t.Cleanup(cancel)
@@ -121,12 +139,7 @@ func TestTimeoutIsReversed(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := startHost(t, d)
 			term, j := newTerminal(t, h)
-			h.setScript(func(k iso.Kind, _ *iso.Message) (move, iso.ResponseCode) {
-				if k == iso.KindSale {
-					return silence, "00"
-				}
-				return answer, "00"
-			})
+			h.setScript(moveFor(silence, iso.KindSale))
 			_, err := term.Sale(ctx5(t), "01", cny10, visa)
 			var ou *isoswitch.OutcomeUnknownError
 			if !errors.As(err, &ou) || !errors.Is(err, isoswitch.ErrTimeout) || ou.Reason != iso.ReasonTimeout {
@@ -187,12 +200,7 @@ func TestBadMACIsReversed(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := startHost(t, d)
 			term, j := newTerminal(t, h)
-			h.setScript(func(k iso.Kind, _ *iso.Message) (move, iso.ResponseCode) {
-				if k == iso.KindSale {
-					return badMAC, "00"
-				}
-				return answer, "00"
-			})
+			h.setScript(moveFor(badMAC, iso.KindSale))
 			_, err := term.Sale(ctx5(t), "01", cny10, visa)
 			var ou *isoswitch.OutcomeUnknownError
 			if !errors.As(err, &ou) || ou.Reason != iso.ReasonBadMAC || !errors.Is(err, iso.ErrMACMismatch) {
