@@ -216,3 +216,10 @@ func buildQRRequest(m *Message, q QROrderMapping, r Request, f60 string) {
 	}
 	m.Set(64, macPlaceholder)
 }
+
+// SignOnRequested reads the processing-requirement nibble of the CUP
+// header (the low nibble of its third byte; domain.md §1.1): 3 asks for a
+// new sign-on.
+func (d *cupDialect) SignOnRequested(reply Frame) bool {
+	return len(reply.Header) == len(defaultCUPHeader) && reply.Header[2]&0x0F == 3
+}

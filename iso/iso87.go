@@ -199,3 +199,7 @@ func setISO87Totals(m *Message, c ClassTotals) error {
 	m.Set(97, fmt.Sprintf("%s%016d", sign, net))
 	return nil
 }
+
+// SignOnRequested: ISO87 frames carry no header; a new sign-on is asked for
+// by response code only.
+func (d *iso87Dialect) SignOnRequested(Frame) bool { return false }

@@ -69,3 +69,18 @@ func TestSpecOf(t *testing.T) {
 		t.Error("SpecOf(nil) reported a spec")
 	}
 }
+
+// TestSignOnRequested: CUP's header asks for a new sign-on with processing
+// requirement 3; other values and ISO87 frames do not.
+func TestSignOnRequested(t *testing.T) {
+	ds := dialects(t)
+	for nibble, want := range map[byte]bool{0: false, 1: false, 3: true} {
+		fr := iso.Frame{Header: []byte{0x60, 0x31, 0x00 | nibble, 0, 0, 0}}
+		if got := ds["cup"].d.SignOnRequested(fr); got != want {
+			t.Errorf("CUP nibble %d: %v", nibble, got)
+		}
+	}
+	if ds["iso87"].d.SignOnRequested(iso.Frame{}) {
+		t.Error("ISO87 asked for a sign-on")
+	}
+}

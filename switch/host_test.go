@@ -39,11 +39,12 @@ type scriptedHost struct {
 	addr  string
 	delay time.Duration // for late
 
-	mu     sync.Mutex
-	orders map[string]iso.QRStatus // QR orders by reference
-	script func(kind iso.Kind, req *iso.Message) (move, iso.ResponseCode)
-	seen   []*iso.Message
-	conns  int
+	mu        sync.Mutex
+	orders    map[string]iso.QRStatus // QR orders by reference
+	askSignOn atomic.Bool             // the next reply's CUP header asks for a new sign-on
+	script    func(kind iso.Kind, req *iso.Message) (move, iso.ResponseCode)
+	seen      []*iso.Message
+	conns     int
 }
 
 func startHost(t *testing.T, d iso.Dialect) *scriptedHost {
@@ -128,7 +129,12 @@ func (h *scriptedHost) serve(c net.Conn, wg *sync.WaitGroup) {
 	write := func(fr iso.Frame, body []byte) {
 		wmu.Lock()
 		defer wmu.Unlock()
-		h.d.Framing().WriteFrame(c, h.d.ReplyFrame(fr, body))
+		out := h.d.ReplyFrame(fr, body)
+		if len(out.Header) == 6 && h.askSignOn.CompareAndSwap(true, false) {
+			out.Header = append([]byte(nil), out.Header...)
+			out.Header[2] = out.Header[2]&0xF0 | 3 // processing requirement 3: sign on again
+		}
+		h.d.Framing().WriteFrame(c, out)
 	}
 	mac, _ := h.d.NewMAC(testMAK)
 	wrong, _ := h.d.NewMAC(testPIK)

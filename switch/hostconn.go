@@ -44,6 +44,8 @@ type hostConn struct {
 	c       *connection.Connection
 	netConn net.Conn
 	late    func(*iso.Message) // replies nobody waits for any more, and unsolicited messages
+	// signOnRequested is called when a frame's header asks for a new sign-on.
+	signOnRequested func()
 
 	mu      sync.Mutex
 	pending map[string]chan result
@@ -80,13 +82,14 @@ func matchID(m *iso.Message) string {
 }
 
 type dialOptions struct {
-	addr           string
-	tls            *tls.Config
-	connectTimeout time.Duration
-	idle           time.Duration      // keep-alive period; 0: none
-	ping           func(*hostConn)    // the keep-alive
-	closed         func(*hostConn)    // the connection went away (either side)
-	late           func(*iso.Message) // late and unsolicited messages
+	addr            string
+	tls             *tls.Config
+	connectTimeout  time.Duration
+	idle            time.Duration      // keep-alive period; 0: none
+	ping            func(*hostConn)    // the keep-alive
+	closed          func(*hostConn)    // the connection went away (either side)
+	late            func(*iso.Message) // late and unsolicited messages
+	signOnRequested func()             // a frame's header asked for a new sign-on
 }
 
 // dialHost connects. A failure here means nothing was sent.
@@ -104,7 +107,7 @@ func dialHost(ctx context.Context, d iso.Dialect, o dialOptions) (*hostConn, err
 		}
 		nc = tc
 	}
-	h := &hostConn{d: d, netConn: nc, late: o.late, pending: map[string]chan result{}}
+	h := &hostConn{d: d, netConn: nc, late: o.late, signOnRequested: o.signOnRequested, pending: map[string]chan result{}}
 	opts := []connection.Option{
 		connection.SetMessageReader(h),
 		connection.ReadTimeout(time.Duration(math.MaxInt64)),
@@ -145,6 +148,9 @@ func (h *hostConn) ReadMessage(r io.Reader) (*iso8583.Message, error) {
 	m, err := h.d.Decode(fr.Body)
 	if err != nil {
 		return nil, &iso8583errors.UnpackError{Err: err}
+	}
+	if h.signOnRequested != nil && h.d.SignOnRequested(fr) {
+		h.signOnRequested()
 	}
 	h.deliver(m)
 	return nil, nil

@@ -188,7 +188,8 @@ func (t *Terminal) connection(ctx context.Context) (*hostConn, error) {
 	t.lastDial = time.Now()
 	t.mu.Unlock()
 
-	o := dialOptions{addr: t.cfg.Addr, tls: t.tls, connectTimeout: t.timeout, late: t.onLate}
+	o := dialOptions{addr: t.cfg.Addr, tls: t.tls, connectTimeout: t.timeout, late: t.onLate,
+		signOnRequested: func() { t.mu.Lock(); t.resignOn = true; t.mu.Unlock() }}
 	if !t.perTransaction {
 		o.idle, o.ping = t.keepAlive, t.keepAliveEcho
 		o.closed = func(h *hostConn) { t.dropConnection(h) }

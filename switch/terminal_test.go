@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,6 +272,24 @@ func TestReSignOnWhenAsked(t *testing.T) {
 		if got[i] != want[i] {
 			t.Fatalf("host saw %v, want %v", got, want)
 		}
+	}
+}
+
+// TestReSignOnWhenTheHeaderAsks: CUP's reply header can ask for a new
+// sign-on (processing requirement 3); the terminal signs on before its
+// next request.
+func TestReSignOnWhenTheHeaderAsks(t *testing.T) {
+	h := startHost(t, dialectsUnderTest(t)["cup"])
+	term, _ := newTerminal(t, h)
+	h.askSignOn.Store(true)
+	if _, err := term.Sale(ctx5(t), "01", cny10, visa); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := term.Sale(ctx5(t), "01", cny10, visa); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(h.requests(), " "); got != "0800 0200 0800 0200" {
+		t.Errorf("host saw %s", got)
 	}
 }
 
