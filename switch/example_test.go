@@ -131,3 +131,67 @@ func ExampleTerminal_Settle() {
 	// uploaded 3 of 3
 	// out of balance 3 675 000001 → 000002 <nil>
 }
+
+// A void needs an operator allowed to void; a second void of the same sale
+// is refused, saying why.
+func ExampleTerminal_Void() {
+	term, _, stop := exampleTerminal()
+	defer stop()
+	ctx := context.Background()
+	card := iso.Card{PAN: "4111111111111111", Entry: iso.EntryMode{Method: iso.EntryManual}}
+	sale, _ := term.Sale(ctx, "01", iso.Amount{Minor: 800, Currency: iso.CNY}, card)
+
+	supervisor := isoswitch.Credentials{Operator: "00", Password: "s3cret-sup"}
+	void, err := term.Void(ctx, supervisor, isoswitch.Original{STAN: sale.STAN})
+	fmt.Println(void.Kind, void.Amount, void.Operator, err)
+	_, err = term.Void(ctx, supervisor, isoswitch.Original{STAN: sale.STAN})
+	fmt.Println(err)
+	// Output:
+	// void CNY 8.00 00 <nil>
+	// isoswitch: not allowed: the sale was already voided (record 2); nothing to undo
+}
+
+// The application could not complete an approved sale (the printer
+// jammed): Reverse undoes it at the host.
+func ExampleTerminal_Reverse() {
+	term, _, stop := exampleTerminal()
+	defer stop()
+	ctx := context.Background()
+	card := iso.Card{PAN: "4111111111111111", Entry: iso.EntryMode{Method: iso.EntryManual}}
+	sale, _ := term.Sale(ctx, "01", iso.Amount{Minor: 800, Currency: iso.CNY}, card)
+	res, err := term.Reverse(ctx, sale.RecordID)
+	fmt.Println(res.RecordID == sale.RecordID, err, term.Stats().ReversalsSent)
+	// Output: true <nil> 1
+}
+
+func ExampleTerminal_BalanceInquiry() {
+	term, _, stop := exampleTerminal()
+	defer stop()
+	card := iso.Card{PAN: "4111111111111111", Entry: iso.EntryMode{Method: iso.EntryManual}}
+	res, err := term.BalanceInquiry(context.Background(), "01", card, iso.CNY)
+	fmt.Println(res.Balance, err)
+	// Output: CNY 1234.56 <nil>
+}
+
+// Refunds are for settled sales, found by RRN and date, up to what is left.
+func ExampleTerminal_Refund() {
+	term, _, stop := exampleTerminal()
+	defer stop()
+	ctx := context.Background()
+	supervisor := isoswitch.Credentials{Operator: "00", Password: "s3cret-sup"}
+	card := iso.Card{PAN: "4111111111111111", Entry: iso.EntryMode{Method: iso.EntryManual}}
+	sale, _ := term.Sale(ctx, "01", iso.Amount{Minor: 1000, Currency: iso.CNY}, card)
+	if _, err := term.Settle(ctx, supervisor, nil); err != nil {
+		fmt.Println(err)
+		return
+	}
+	refund, err := term.Refund(ctx, supervisor, isoswitch.Original{RRN: sale.RRN, Date: time.Now()},
+		iso.Amount{Minor: 300, Currency: iso.CNY}, card)
+	fmt.Println(refund.Kind, refund.Amount, err)
+	_, err = term.Refund(ctx, supervisor, isoswitch.Original{RRN: sale.RRN, Date: time.Now()},
+		iso.Amount{Minor: 800, Currency: iso.CNY}, card)
+	fmt.Println(err)
+	// Output:
+	// refund CNY 3.00 <nil>
+	// isoswitch: not allowed: only CNY 7.00 is left to refund
+}
