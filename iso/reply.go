@@ -69,6 +69,12 @@ func CheckReply(req, reply *Message, mac MAC) error {
 	return verifyMessageMAC(reply, mac)
 }
 
+// VerifyMessageMAC checks the MAC of a message decoded from bytes (a host
+// checking a terminal's request): the MAC field must be present and verify
+// under mac over every byte before it. Failures are *ReplyError with Check
+// "MAC"; a wrong MAC wraps ErrMACMismatch.
+func VerifyMessageMAC(m *Message, mac MAC) error { return verifyMessageMAC(m, mac) }
+
 // macFieldOf returns 64 or 128 when m carries a MAC, else 0.
 func macFieldOf(m *Message) int {
 	switch {
