@@ -175,10 +175,10 @@ func paymentCodeOf(m *Message, field int) (PaymentCode, bool) {
 	return PaymentCode(v), ok
 }
 
-// parseCardRequest reads the requests both dialects spell alike apart from
-// where the payment code travels and how the original is found; ok is false
-// for other kinds.
-func (b *base) parseCardRequest(kind Kind, m *Message, amount Amount,
+// parseSharedRequest reads the requests both dialects spell alike apart
+// from where the payment code travels and how the original is found; ok is
+// false for other kinds.
+func (b *base) parseSharedRequest(kind Kind, m *Message, amount Amount,
 	originalOf func(*Message, Amount) (Original, error)) (r Request, ok bool, err error) {
 	switch kind {
 	case KindSale:
@@ -208,6 +208,21 @@ func (b *base) parseCardRequest(kind Kind, m *Message, amount Amount,
 			v.Card = &card
 		}
 		return v, true, nil
+	case KindSignOff:
+		return SignOffRequest{}, true, nil
+	case KindEcho:
+		return EchoRequest{}, true, nil
 	}
 	return nil, false, nil
+}
+
+// signOnRequest reads a sign-on's key scheme from its code (CUP's 60.3
+// values, which ISO87 carries in F48 tag K1).
+func signOnRequest(field int, code string) (Request, error) {
+	for scheme, c := range cupSchemeCodes {
+		if c == code {
+			return SignOnRequest{Scheme: scheme}, nil
+		}
+	}
+	return nil, malformed(field, "unknown key scheme")
 }

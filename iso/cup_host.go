@@ -82,7 +82,7 @@ func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Reque
 	if err != nil {
 		return nil, err
 	}
-	if r, ok, err := d.parseCardRequest(kind, m, amount, d.originalOf); ok {
+	if r, ok, err := d.parseSharedRequest(kind, m, amount, d.originalOf); ok {
 		return r, err
 	}
 	switch kind {
@@ -124,16 +124,7 @@ func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Reque
 		return BatchUploadEndRequest{Count: n, Balanced: cupNetCode(m) == cup603UploadEndB}, nil
 	case KindSignOn:
 		env.Operator = OperatorCode(strings.TrimRight(m.Value(63), " "))
-		for scheme, code := range cupSchemeCodes {
-			if cupNetCode(m) == code {
-				return SignOnRequest{Scheme: scheme}, nil
-			}
-		}
-		return nil, malformed(60, "unknown key scheme")
-	case KindSignOff:
-		return SignOffRequest{}, nil
-	case KindEcho:
-		return EchoRequest{}, nil
+		return signOnRequest(60, cupNetCode(m))
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, kind)
 }

@@ -103,7 +103,7 @@ func (d *iso87Dialect) parseRequestOf(kind Kind, m *Message) (Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r, ok, err := d.parseCardRequest(kind, m, amount, d.originalOf); ok {
+	if r, ok, err := d.parseSharedRequest(kind, m, amount, d.originalOf); ok {
 		return r, err
 	}
 	switch kind {
@@ -136,16 +136,7 @@ func (d *iso87Dialect) parseRequestOf(kind Kind, m *Message) (Request, error) {
 			return nil, malformed(48, "want the key scheme TLV")
 		}
 		code, _ := tlvValue(elems, tagKeyScheme)
-		for scheme, c := range cupSchemeCodes {
-			if c == code {
-				return SignOnRequest{Scheme: scheme}, nil
-			}
-		}
-		return nil, malformed(48, "unknown key scheme")
-	case KindSignOff:
-		return SignOffRequest{}, nil
-	case KindEcho:
-		return EchoRequest{}, nil
+		return signOnRequest(48, code)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, kind)
 }
