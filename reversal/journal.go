@@ -41,6 +41,7 @@ var (
 	bucketSTAN    = []byte("stan")    // batch(4) stan(4) → id: STANs in use per batch
 	bucketRRN     = []byte("rrn")     // rrn | yyyymmdd → id: approved originals by RRN
 	bucketBatches = []byte("batches") // batch(4) → BatchState
+	bucketPending = []byte("pending") // id → (nothing): records in recovery-pending, so a drain reads only them
 	keyMagic      = []byte("magic")
 	keySchema     = []byte("schema")
 	keySTAN       = []byte("stan")
@@ -147,6 +148,12 @@ func (j *Journal) initSchema() error {
 			}
 			return createSchema(tx)
 		}
+		// Journals written before the pending index existed get it now.
+		if tx.Bucket(bucketPending) == nil {
+			if err := buildPendingIndex(tx); err != nil {
+				return err
+			}
+		}
 		if !bytes.Equal(meta.Get(keyMagic), []byte(magic)) {
 			return ErrForeignFile
 		}
@@ -167,7 +174,7 @@ func createSchema(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	for _, b := range [][]byte{bucketRecords, bucketSTAN, bucketRRN, bucketBatches} {
+	for _, b := range [][]byte{bucketRecords, bucketSTAN, bucketRRN, bucketBatches, bucketPending} {
 		if _, err := tx.CreateBucket(b); err != nil {
 			return err
 		}
@@ -227,10 +234,36 @@ func store(tx *bolt.Tx, r *Record) error {
 	if err := tx.Bucket(bucketSTAN).Put(stanKey(r.Batch, r.STAN), u64(r.ID)); err != nil {
 		return err
 	}
+	pending := tx.Bucket(bucketPending)
+	if r.State == StateRecoveryPending {
+		if err := pending.Put(u64(r.ID), nil); err != nil {
+			return err
+		}
+	} else if err := pending.Delete(u64(r.ID)); err != nil {
+		return err
+	}
 	if r.RRN != "" && r.InBatch() && r.BatchKind() != iso.KindVoid && r.BatchKind() != iso.KindRefund {
 		return tx.Bucket(bucketRRN).Put(rrnKey(r.RRN, r.Created), u64(r.ID))
 	}
 	return nil
+}
+
+// buildPendingIndex fills the pending index from the records.
+func buildPendingIndex(tx *bolt.Tx) error {
+	pending, err := tx.CreateBucket(bucketPending)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketRecords).ForEach(func(k, v []byte) error {
+		var r Record
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		if r.State == StateRecoveryPending {
+			return pending.Put(k, nil)
+		}
+		return nil
+	})
 }
 
 func rrnKey(rrn iso.RRN, day time.Time) []byte {

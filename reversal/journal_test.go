@@ -487,3 +487,42 @@ func TestBatchLifecycle(t *testing.T) {
 		t.Errorf("next sale in batch %s STAN %s", next.Batch, next.STAN)
 	}
 }
+
+// TestPendingIndexFollowsTheState: Pending reads an index kept in step with
+// every state change, and a journal without the index gets it on Open.
+func TestPendingIndexFollowsTheState(t *testing.T) {
+	d := tjCUP(t)
+	path := filepath.Join(t.TempDir(), "journal.db")
+	j, err := reversal.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := tjSale(t, j, d, 1), tjSale(t, j, d, 2), tjSale(t, j, d, 3)
+	j.Approve(a.ID, tjApproved("000000000061"))
+	j.MarkRecoveryPending(b.ID, iso.ReasonTimeout)
+	j.MarkRecoveryPending(c.ID, iso.ReasonTimeout)
+	if p, _ := j.Pending(); len(p) != 2 || p[0].ID != b.ID || p[1].ID != c.ID {
+		t.Fatalf("pending %v", p)
+	}
+	j.MarkReversed(b.ID, "00")
+	if p, _ := j.Pending(); len(p) != 1 || p[0].ID != c.ID {
+		t.Fatalf("after reversing one: %v", p)
+	}
+	j.Close()
+
+	// A journal from before the index: drop the bucket, reopen, rebuilt.
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("pending")) })
+	db.Close()
+	j, err = reversal.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if p, _ := j.Pending(); len(p) != 1 || p[0].ID != c.ID {
+		t.Errorf("rebuilt index: %v", p)
+	}
+}

@@ -92,8 +92,23 @@ func (j *Journal) ByBatch(b iso.BatchNumber) ([]Record, error) {
 }
 
 // Pending returns the records whose recovery is pending, oldest first: the
-// order the engine sends them in.
-func (j *Journal) Pending() ([]Record, error) { return j.ByState(StateRecoveryPending) }
+// order the engine sends them in. It reads the pending index, not the whole
+// journal: every financial request drains first, so its cost must not grow
+// with the journal's history.
+func (j *Journal) Pending() ([]Record, error) {
+	var out []Record
+	err := j.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketPending).ForEach(func(k, _ []byte) error {
+			r, err := load(tx, beU64(k))
+			if err != nil {
+				return err
+			}
+			out = append(out, *r)
+			return nil
+		})
+	})
+	return out, err
+}
 
 // Cancellations returns every record a merchant must be able to show as a
 // cancellation: voids, refunds, and transactions reversed or given up.
