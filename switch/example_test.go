@@ -195,3 +195,13 @@ func ExampleTerminal_Refund() {
 	// refund CNY 3.00 <nil>
 	// isoswitch: not allowed: only CNY 7.00 is left to refund
 }
+
+// The customer shows a payment code in the wallet app; the terminal scans
+// it and charges it like a card.
+func ExampleTerminal_PaymentCodeSale() {
+	term, _, stop := exampleTerminal()
+	defer stop()
+	res, err := term.PaymentCodeSale(context.Background(), "01", iso.Amount{Minor: 1880, Currency: iso.CNY}, "134567890123456789")
+	fmt.Println(res.Kind, res.Amount, res.MaskedPAN, err)
+	// Output: payment-code sale CNY 18.80 134567********6789 <nil>
+}
