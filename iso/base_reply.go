@@ -61,8 +61,9 @@ func (b *base) buildResponse(d dialectSpecific, req *Message, r Response) (*Mess
 		return nil, err
 	}
 	// A host MACs what it approves when the request was MACed; declines go
-	// unsigned (domain.md §3.1).
-	if macFieldOf(req) != 0 && r.Result().Approved() {
+	// unsigned (domain.md §3.1). The code is read from the message: a
+	// dialect may have derived it (a settlement's verdict).
+	if macFieldOf(req) != 0 && ResponseCode(m.Value(39)).Approved() {
 		m.Set(64, macPlaceholder)
 	}
 	return m, nil

@@ -163,6 +163,9 @@ func (d *cupDialect) buildSettlementResponse(m, req *Message, r SettlementRespon
 	}
 	m.Set(48, f48)
 	m.Unset(4)
+	if r.Code == "" {
+		r.Code = CodeApproved // CUP reports the verdict in F48, not F39
+	}
 	return setReplyCommon(m, r.Reply)
 }
 

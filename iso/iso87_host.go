@@ -201,6 +201,9 @@ func iso87TotalsOf(m *Message) (ClassTotals, error) {
 // (domain.md §7.2); any other code is an error verdict.
 func (d *iso87Dialect) buildSettlementResponse(m, _ *Message, r SettlementResponse) error {
 	want := map[Verdict]ResponseCode{VerdictBalanced: CodeApproved, VerdictOutOfBalance: CodeReconcileError}[r.Verdict]
+	if r.Code == "" && want != "" {
+		r.Code = want // the verdict says it: 00 or 95
+	}
 	if want != "" && r.Code != want || want == "" && (r.Code == CodeApproved || r.Code == CodeReconcileError) {
 		return invalid("Verdict", "%s does not agree with response code %s", r.Verdict, r.Code)
 	}

@@ -52,6 +52,8 @@ func (v Verdict) String() string {
 
 // SettlementResponse answers a settlement. Verdict is the overall result;
 // CUP reports domestic and foreign cards separately, ISO87 only Domestic.
+// A host may leave Reply.Code empty: the dialect then spells the verdict
+// its way (CUP: 00 with the verdict in F48; ISO87: 00 or 95).
 type SettlementResponse struct {
 	Reply
 	AfterUpload bool

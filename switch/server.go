@@ -58,12 +58,26 @@ type Server struct {
 	ReadTimeout time.Duration // a frame, once begun, must arrive within this (default 30 s)
 	MaxConns    int           // connections at once (default 256); more are closed on accept
 	Logger      *slog.Logger
+	// Intercept, if set, decides how each reply is delivered: the hook a
+	// simulator injects faults through. It gets the encoded reply.
+	Intercept func(c *Call, reply []byte) Delivery
 
 	mu       sync.Mutex
 	ln       net.Listener
 	conns    map[net.Conn]struct{}
 	shutting bool
 	inFlight sync.WaitGroup
+}
+
+// Delivery is how a reply goes out (see Server.Intercept). The zero value
+// sends it as it is.
+type Delivery struct {
+	Delay       time.Duration // wait before sending
+	Drop        bool          // never send it
+	CloseBefore bool          // close the connection instead of sending
+	CloseAfter  bool          // send, then close the connection
+	Twice       bool          // send it twice
+	Body        []byte        // send these bytes instead (a garbled or altered reply)
 }
 
 // ErrServerClosed is returned by Serve after Shutdown or Close.
@@ -172,7 +186,7 @@ func (r *deadlineReader) Read(p []byte) (int, error) {
 }
 
 func (s *Server) serveOne(ctx context.Context, c net.Conn, wmu *sync.Mutex, fr iso.Frame, m *iso.Message) {
-	reply, err := s.answer(ctx, fr, m)
+	call, reply, err := s.answer(ctx, fr, m)
 	if err != nil {
 		s.logger().Warn("request not answered", "mti", m.MTI, "err", err)
 		return
@@ -180,44 +194,82 @@ func (s *Server) serveOne(ctx context.Context, c net.Conn, wmu *sync.Mutex, fr i
 	if reply == nil {
 		return
 	}
+	var d Delivery
+	if s.Intercept != nil && call != nil {
+		d = s.Intercept(call, reply)
+	}
+	if d.Body != nil {
+		reply = d.Body
+	}
+	if d.Delay > 0 {
+		select {
+		case <-time.After(d.Delay):
+		case <-ctx.Done():
+			return
+		}
+	}
+	switch {
+	case d.Drop:
+		return
+	case d.CloseBefore:
+		c.Close()
+		return
+	}
 	wmu.Lock()
 	defer wmu.Unlock()
-	c.SetWriteDeadline(time.Now().Add(orDefault(s.ReadTimeout, 30*time.Second)))
-	if err := s.Dialect.Framing().WriteFrame(c, s.Dialect.ReplyFrame(fr, reply)); err != nil {
-		s.logger().Info("reply not written", "err", err)
+	for range 1 + btoi(d.Twice) {
+		c.SetWriteDeadline(time.Now().Add(orDefault(s.ReadTimeout, 30*time.Second)))
+		if err := s.Dialect.Framing().WriteFrame(c, s.Dialect.ReplyFrame(fr, reply)); err != nil {
+			s.logger().Info("reply not written", "err", err)
+			return
+		}
+	}
+	if d.CloseAfter {
+		c.Close()
 	}
 }
 
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // answer turns one request into the reply's bytes (nil: no reply).
-func (s *Server) answer(ctx context.Context, fr iso.Frame, m *iso.Message) ([]byte, error) {
+func (s *Server) answer(ctx context.Context, fr iso.Frame, m *iso.Message) (*Call, []byte, error) {
 	env, req, err := s.Dialect.ParseRequest(m)
 	if err != nil {
-		return s.formatError(m)
+		reply, err := s.formatError(m)
+		return nil, reply, err
 	}
 	call := &Call{Envelope: env, Request: req, Message: m, Frame: fr}
 	mak, haveKey := s.mak(env.Terminal)
 	if call.HasMAC = m.Has(64) || m.Has(128); call.HasMAC && haveKey {
 		mac, err := s.Dialect.NewMAC(mak)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		call.MACValid = iso.VerifyMessageMAC(m, mac) == nil
 	}
 	resp, err := s.Handler.ServeISO(ctx, call)
 	if err != nil || resp == nil {
-		return nil, err
+		return call, nil, err
 	}
 	reply, err := s.Dialect.BuildResponse(m, resp)
 	if err != nil {
-		return nil, err
+		return call, nil, err
 	}
+	// The key may have changed while the handler ran (a sign-on issues it).
+	mak, haveKey = s.mak(env.Terminal)
 	var mac iso.MAC
 	if haveKey {
 		if mac, err = s.Dialect.NewMAC(mak); err != nil {
-			return nil, err
+			return call, nil, err
 		}
 	}
-	return s.Dialect.Encode(reply, mac)
+	body, err := s.Dialect.Encode(reply, mac)
+	return call, body, err
 }
 
 // formatError answers a message the dialect cannot read as a request:

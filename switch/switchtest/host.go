@@ -1,0 +1,265 @@
+// Package switchtest runs an acquirer host in-process for tests, the way
+// net/http/httptest runs an HTTP server: NewHost starts it on 127.0.0.1:0
+// and t.Cleanup stops it.
+//
+// The host behaves like a real one: it issues working keys at sign-on
+// (wrapped under the terminal master key, with check values) and verifies
+// and signs MACs with them; it approves or declines by rules; issues RRNs
+// and auth codes; answers a repeated request with 94; reverses
+// idempotently (a repeated reversal gets 00, a reversal of an unknown
+// original 25); voids an original once; refunds up to the original; serves
+// QR orders (a test pays or expires them); reconciles settlement totals
+// against its own ledger (balanced or out of balance, as the dialect says
+// it) and closes the batch after an upload. Faults can be injected per
+// message kind or by a seeded probability. The ledger can be read from the
+// test: what the host believes was approved, reversed and settled.
+package switchtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/posswitch/posswitch/iso"
+	isoswitch "github.com/posswitch/posswitch/switch"
+)
+
+// Host is an in-process acquirer host.
+type Host struct {
+	// Addr is host:port on 127.0.0.1.
+	Addr string
+	// TMK is the terminal master key working keys are wrapped under.
+	TMK []byte
+
+	d      iso.Dialect
+	rule   func(iso.Request) iso.ResponseCode
+	ledger *ledger
+	faults *faults
+	srv    *isoswitch.Server
+}
+
+// Option configures a Host.
+type Option func(*Host)
+
+// WithTMK sets the terminal master key (default: 16 bytes of 0x11 0x22).
+func WithTMK(key []byte) Option { return func(h *Host) { h.TMK = key } }
+
+// WithRule decides approvals: it returns the response code for a financial
+// request, or "" to approve. The default declines amounts whose minor units
+// end in 51 with 51 (insufficient funds) and in 05 with 05 (do not honour).
+func WithRule(rule func(iso.Request) iso.ResponseCode) Option { return func(h *Host) { h.rule = rule } }
+
+// WithFaults injects faults (see Fault), drawn with the given seed.
+func WithFaults(seed uint64, fs ...Fault) Option {
+	return func(h *Host) { h.faults = newFaults(seed, fs) }
+}
+
+// DefaultTMK is the master key a Host uses unless told otherwise.
+var DefaultTMK = bytes.Repeat([]byte{0x11, 0x22}, 8)
+
+// NewHost starts a host serving d on 127.0.0.1 and stops it when the test
+// ends.
+func NewHost(t testing.TB, d iso.Dialect, opts ...Option) *Host {
+	t.Helper()
+	h := &Host{d: d, TMK: DefaultTMK, rule: defaultRule, ledger: newLedger(), faults: newFaults(1, nil)}
+	for _, o := range opts {
+		o(h)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Addr = ln.Addr().String()
+	h.srv = &isoswitch.Server{Dialect: d, Handler: h, Keys: h.ledger, Intercept: h.intercept,
+		IdleTimeout: time.Minute, ReadTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- h.srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		h.srv.Shutdown(ctx)
+		<-served
+	})
+	return h
+}
+
+func defaultRule(r iso.Request) iso.ResponseCode {
+	var a iso.Amount
+	switch r := r.(type) {
+	case iso.SaleRequest:
+		a = r.Amount
+	case iso.PaymentCodeSaleRequest:
+		a = r.Amount
+	default:
+		return ""
+	}
+	switch a.Minor % 100 {
+	case 51:
+		return iso.CodeInsufficientFunds
+	case 5:
+		return iso.CodeDoNotHonour
+	}
+	return ""
+}
+
+// SetFaults replaces the faults injected from now on.
+func (h *Host) SetFaults(seed uint64, fs ...Fault) { h.faults.set(seed, fs) }
+
+// Transactions returns the host's ledger, in arrival order.
+func (h *Host) Transactions() []Txn {
+	h.ledger.mu.Lock()
+	defer h.ledger.mu.Unlock()
+	out := make([]Txn, 0, len(h.ledger.order))
+	for _, k := range h.ledger.order {
+		out = append(out, *h.ledger.txns[k])
+	}
+	return out
+}
+
+// Totals is what the host would settle for a terminal's batch now.
+func (h *Host) Totals(tid iso.TerminalID, b iso.BatchNumber) iso.Totals {
+	h.ledger.mu.Lock()
+	defer h.ledger.mu.Unlock()
+	return h.d.Totals(h.ledger.entries(tid, b))
+}
+
+// Batch is the terminal's open batch at the host.
+func (h *Host) Batch(tid iso.TerminalID) iso.BatchNumber {
+	h.ledger.mu.Lock()
+	defer h.ledger.mu.Unlock()
+	return h.ledger.batch(tid)
+}
+
+// PayQR is the customer's wallet paying an order.
+func (h *Host) PayQR(ref string) bool { return h.setOrder(ref, iso.QRPaid) }
+
+// ExpireQR lets an order run out.
+func (h *Host) ExpireQR(ref string) bool { return h.setOrder(ref, iso.QRExpired) }
+
+func (h *Host) setOrder(ref string, s iso.QRStatus) bool {
+	l := h.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	o, ok := l.orders[ref]
+	if !ok || o.status != iso.QRWaiting {
+		return false
+	}
+	o.status = s
+	if s == iso.QRPaid {
+		l.add(&Txn{Terminal: o.key.tid, Batch: o.key.batch, STAN: o.key.stan, Kind: iso.KindPaymentCodeSale,
+			Amount: o.amount, RRN: l.rrn(), AuthCode: l.auth(), Code: iso.CodeApproved, State: Approved})
+	}
+	return true
+}
+
+// Record adds a transaction the terminal does not know about (a host-side
+// error, say), which puts the next settlement out of balance.
+func (h *Host) Record(t Txn) {
+	h.ledger.mu.Lock()
+	defer h.ledger.mu.Unlock()
+	if t.State == "" {
+		t.State = Approved
+	}
+	h.ledger.add(&t)
+}
+
+// ServeISO answers one call from the ledger.
+func (h *Host) ServeISO(_ context.Context, c *isoswitch.Call) (iso.Response, error) {
+	l := h.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	env := c.Envelope
+	now := time.Now()
+	reply := func(code iso.ResponseCode) iso.Reply {
+		r := iso.Reply{Code: code, HostTime: now, RRN: l.rrn()}
+		if code.Approved() {
+			r.AuthCode = l.auth()
+		}
+		return r
+	}
+	if c.HasMAC && !c.MACValid {
+		return declineOf(c.Request, iso.CodeMACError), nil
+	}
+	switch r := c.Request.(type) {
+	case iso.SignOnRequest:
+		return h.signOn(env, r, reply(iso.CodeApproved))
+	case iso.SignOffRequest, iso.EchoRequest:
+		return iso.NetworkResponse{Reply: reply(iso.CodeApproved), Of: r.Kind()}, nil
+	case iso.BalanceInquiryRequest:
+		return iso.FinancialResponse{Reply: reply(iso.CodeApproved), Of: r.Kind(),
+			Balance: &iso.Amount{Minor: 1_000_000, Currency: r.Currency}}, nil
+	case iso.SaleRequest, iso.PaymentCodeSaleRequest:
+		return h.sale(env, c.Request, reply)
+	case iso.VoidRequest:
+		return h.void(env, r, reply)
+	case iso.RefundRequest:
+		return h.refund(env, r, reply)
+	case iso.ReversalRequest:
+		return iso.ReversalResponse{Reply: iso.Reply{Code: h.reverse(env, r), HostTime: now}, Advice: r.Advice}, nil
+	case iso.QROrderCreateRequest, iso.QROrderQueryRequest, iso.QROrderCloseRequest:
+		return h.qr(env, c.Request, reply)
+	case iso.SettlementRequest:
+		return h.settle(env, r, reply), nil
+	case iso.BatchUploadRequest:
+		for _, e := range r.Entries {
+			l.uploads[txnKey{env.Terminal, env.Batch, e.STAN}]++
+		}
+		return iso.BatchUploadResponse{Reply: reply(iso.CodeApproved)}, nil
+	case iso.BatchUploadEndRequest:
+		l.closeBatch(env.Terminal, env.Batch)
+		return iso.BatchUploadResponse{Reply: reply(iso.CodeApproved), End: true}, nil
+	}
+	return declineOf(c.Request, iso.CodeInvalidTxn), nil
+}
+
+func (h *Host) signOn(env iso.Envelope, r iso.SignOnRequest, rep iso.Reply) (iso.Response, error) {
+	size := 16
+	if r.Scheme == iso.KeysSingleDES {
+		size = 8
+	}
+	pik, mak := make([]byte, size), make([]byte, size)
+	rand.Read(pik)
+	rand.Read(mak)
+	wp, err := iso.WrapKey(h.TMK, pik)
+	if err != nil {
+		return nil, err
+	}
+	wm, err := iso.WrapKey(h.TMK, mak)
+	if err != nil {
+		return nil, err
+	}
+	keys := iso.SignOnKeys{PIK: wp, MAK: wm}
+	if r.Scheme == iso.KeysDoubleDESTrack {
+		tdk := make([]byte, 16)
+		rand.Read(tdk)
+		wt, err := iso.WrapKey(h.TMK, tdk)
+		if err != nil {
+			return nil, err
+		}
+		keys.TDK = &wt
+	}
+	h.ledger.keys[env.Terminal] = mak
+	return iso.SignOnResponse{Reply: rep, Batch: h.ledger.batch(env.Terminal), Keys: keys}, nil
+}
+
+func declineOf(r iso.Request, code iso.ResponseCode) iso.Response {
+	rep := iso.Reply{Code: code, HostTime: time.Now()}
+	switch r.Kind() {
+	case iso.KindSignOn:
+		return iso.SignOnResponse{Reply: rep}
+	case iso.KindReversal:
+		return iso.ReversalResponse{Reply: rep}
+	case iso.KindSettlement:
+		return iso.SettlementResponse{Reply: rep, Verdict: iso.VerdictError}
+	case iso.KindBatchUpload, iso.KindBatchUploadEnd:
+		return iso.BatchUploadResponse{Reply: rep, End: r.Kind() == iso.KindBatchUploadEnd}
+	case iso.KindSignOff, iso.KindEcho:
+		return iso.NetworkResponse{Reply: rep, Of: r.Kind()}
+	case iso.KindQROrderCreate, iso.KindQROrderQuery, iso.KindQROrderClose:
+		return iso.QROrderResponse{Reply: rep, Of: r.Kind()}
+	}
+	return iso.FinancialResponse{Reply: rep, Of: r.Kind()}
+}

@@ -1,0 +1,233 @@
+package switchtest_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/reversal"
+	isoswitch "github.com/posswitch/posswitch/switch"
+	"github.com/posswitch/posswitch/switch/switchtest"
+)
+
+// Published test card numbers only.
+var visa = iso.Card{PAN: "4111111111111111", Expiry: "2812", Entry: iso.EntryMode{Method: iso.EntryManual}}
+
+var supervisor = isoswitch.Credentials{Operator: "00", Password: "s3cret-sup"}
+
+func dialects(t *testing.T) map[string]iso.Dialect {
+	cup, err := iso.CUP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i87, err := iso.ISO87()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]iso.Dialect{"cup": cup, "iso87": i87}
+}
+
+func cny(minor int64) iso.Amount { return iso.Amount{Minor: minor, Currency: iso.CNY} }
+
+// terminal starts a terminal with its own journal against h.
+func terminal(t *testing.T, h *switchtest.Host, d iso.Dialect, tid iso.TerminalID) (*isoswitch.Terminal, *reversal.Journal) {
+	t.Helper()
+	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	ops := isoswitch.NewOperators(isoswitch.WithBcryptCost(bcrypt.MinCost))
+	ops.Add("00", isoswitch.RoleSupervisor, "s3cret-sup")
+	term, err := isoswitch.New(isoswitch.Config{Dialect: d, Addr: h.Addr, Terminal: tid, Merchant: "898310048161234",
+		MasterKey: h.TMK, Journal: j}, isoswitch.WithTimeout(300*time.Millisecond), isoswitch.WithAuthoriser(ops),
+		isoswitch.WithReversalPolicy(reversal.Policy{Backoff: func(int) time.Duration { return 0 }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { term.Close() })
+	if err := term.Start(ctx(t), "01"); err != nil {
+		t.Fatal(err)
+	}
+	return term, j
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// settledBalanced settles and requires the host to agree with the journal
+// at the first try: the proof that both sides hold the same batch.
+func settledBalanced(t *testing.T, term *isoswitch.Terminal) {
+	t.Helper()
+	if err := term.Drain(ctx(t)); err != nil {
+		t.Fatalf("drain before settling: %v", err)
+	}
+	res, err := term.Settle(ctx(t), supervisor, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != iso.VerdictBalanced || res.Uploaded != 0 {
+		t.Errorf("host and journal disagree: %+v", res)
+	}
+}
+
+// TestRulesAndLedger: approvals and declines by the default rule, recorded
+// alike by host and terminal; settlement balances.
+func TestRulesAndLedger(t *testing.T) {
+	for name, d := range dialects(t) {
+		t.Run(name, func(t *testing.T) {
+			h := switchtest.NewHost(t, d)
+			term, _ := terminal(t, h, d, "TERM0001")
+			if _, err := term.Sale(ctx(t), "01", cny(1000), visa); err != nil {
+				t.Fatal(err)
+			}
+			_, err := term.Sale(ctx(t), "01", cny(1051), visa)
+			var de *isoswitch.DeclinedError
+			if !errors.As(err, &de) || de.Code != iso.CodeInsufficientFunds {
+				t.Fatalf("amount ending in 51: %v", err)
+			}
+			txns := h.Transactions()
+			if len(txns) != 2 || txns[0].State != switchtest.Approved || txns[1].State != switchtest.Declined {
+				t.Errorf("ledger %+v", txns)
+			}
+			settledBalanced(t, term)
+			if h.Batch("TERM0001") != 2 {
+				t.Errorf("host batch %s after the close", h.Batch("TERM0001"))
+			}
+		})
+	}
+}
+
+// TestEveryFault: each fault on a sale ends in one known outcome, and the
+// host's ledger and the terminal's journal agree at settlement.
+func TestEveryFault(t *testing.T) {
+	cases := []struct {
+		fault    switchtest.Fault
+		approved bool // the terminal ends with the sale approved (else reversed)
+	}{
+		{switchtest.Fault{Action: switchtest.Delay, Delay: time.Second}, false},
+		{switchtest.Fault{Action: switchtest.Drop}, false},
+		{switchtest.Fault{Action: switchtest.CloseBefore}, false},
+		{switchtest.Fault{Action: switchtest.CloseAfter}, true},
+		{switchtest.Fault{Action: switchtest.Garble}, false},
+		{switchtest.Fault{Action: switchtest.Twice}, true},
+		{switchtest.Fault{Action: switchtest.WrongSTAN}, false},
+		{switchtest.Fault{Action: switchtest.BreakMAC}, false},
+	}
+	for name, d := range dialects(t) {
+		for _, c := range cases {
+			c.fault.Kind, c.fault.Times = iso.KindSale, 1
+			t.Run(name+"/"+faultName(c.fault.Action), func(t *testing.T) {
+				h := switchtest.NewHost(t, d, switchtest.WithFaults(7, c.fault))
+				term, j := terminal(t, h, d, "TERM0001")
+				res, err := term.Sale(ctx(t), "01", cny(1200), visa)
+				if c.approved {
+					if err != nil {
+						t.Fatalf("sale: %v", err)
+					}
+				} else {
+					var ou *isoswitch.OutcomeUnknownError
+					if !errors.As(err, &ou) {
+						t.Fatalf("sale: %v, want an unknown outcome", err)
+					}
+					res.RecordID = ou.RecordID
+				}
+				if err := term.Drain(ctx(t)); err != nil {
+					t.Fatal(err)
+				}
+				rec, _ := j.Get(res.RecordID)
+				want := map[bool]reversal.State{true: reversal.StateApproved, false: reversal.StateReversed}[c.approved]
+				if rec.State != want {
+					t.Errorf("journal: %s, want %s", rec.State, want)
+				}
+				host := h.Transactions()[0]
+				hostWant := map[bool]switchtest.TxnState{true: switchtest.Approved, false: switchtest.Reversed}[c.approved]
+				if host.State != hostWant {
+					t.Errorf("ledger: %s, want %s", host.State, hostWant)
+				}
+				if _, err := term.Sale(ctx(t), "01", cny(300), visa); err != nil {
+					t.Fatalf("the next sale: %v", err)
+				}
+				settledBalanced(t, term)
+			})
+		}
+	}
+}
+
+func faultName(a switchtest.FaultAction) string {
+	return map[switchtest.FaultAction]string{switchtest.Delay: "delay", switchtest.Drop: "drop", switchtest.CloseBefore: "close-before",
+		switchtest.CloseAfter: "close-after", switchtest.Garble: "garble", switchtest.Twice: "twice",
+		switchtest.WrongSTAN: "wrong-stan", switchtest.BreakMAC: "break-mac"}[a]
+}
+
+// TestRepeatedRequestGets94: a second terminal journal reusing the same
+// terminal ID and STAN is a duplicate to the host.
+func TestRepeatedRequestGets94(t *testing.T) {
+	d := dialects(t)["iso87"]
+	h := switchtest.NewHost(t, d)
+	a, _ := terminal(t, h, d, "TERM0009")
+	if _, err := a.Sale(ctx(t), "01", cny(100), visa); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := terminal(t, h, d, "TERM0009") // signs on again: the host's key for the ID is now b's
+	_, err := b.Sale(ctx(t), "01", cny(100), visa)
+	var de *isoswitch.DeclinedError
+	if !errors.As(err, &de) || de.Code != iso.CodeDuplicate {
+		t.Errorf("repeat: %v", err)
+	}
+}
+
+// TestVoidRefundQRAndImbalance: voids and refunds as the host allows them,
+// a QR order the customer pays, and a batch the host disagrees with,
+// uploaded and closed.
+func TestVoidRefundQRAndImbalance(t *testing.T) {
+	for name, d := range dialects(t) {
+		t.Run(name, func(t *testing.T) {
+			h := switchtest.NewHost(t, d)
+			term, _ := terminal(t, h, d, "TERM0002")
+			s1, err := term.Sale(ctx(t), "01", cny(700), visa)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := term.Void(ctx(t), supervisor, isoswitch.Original{STAN: s1.STAN}); err != nil {
+				t.Fatalf("void: %v", err)
+			}
+			o, err := term.CreateQROrder(ctx(t), "01", cny(990), time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !h.PayQR(o.Ref) {
+				t.Fatal("the host does not know the order")
+			}
+			if paid, err := term.QueryQROrder(ctx(t), o.RecordID); err != nil || paid.Status != iso.QRPaid {
+				t.Fatalf("query: %+v %v", paid, err)
+			}
+			settledBalanced(t, term)
+
+			s2, _ := term.Sale(ctx(t), "01", cny(1500), visa)
+			h.Record(switchtest.Txn{Terminal: "TERM0002", Batch: s2.Batch, STAN: 999, Kind: iso.KindSale, Amount: cny(1)})
+			res, err := term.Settle(ctx(t), supervisor, nil)
+			if err != nil || res.Verdict != iso.VerdictOutOfBalance || res.Uploaded != 1 {
+				t.Fatalf("imbalance: %+v %v", res, err)
+			}
+			if h.Batch("TERM0002") != res.NextBatch {
+				t.Errorf("host batch %s, terminal %s", h.Batch("TERM0002"), res.NextBatch)
+			}
+			refund, err := term.Refund(ctx(t), supervisor, isoswitch.Original{RRN: s2.RRN, Date: time.Now()}, cny(500), visa)
+			if err != nil {
+				t.Fatalf("refund: %v", err)
+			}
+			if refund.Amount != cny(500) {
+				t.Errorf("refund %+v", refund)
+			}
+		})
+	}
+}

@@ -1,0 +1,119 @@
+package switchtest
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/posswitch/posswitch/iso"
+)
+
+// TxnState is where a transaction stands in the host's ledger.
+type TxnState string
+
+const (
+	Approved TxnState = "approved"
+	Declined TxnState = "declined"
+	Reversed TxnState = "reversed"
+)
+
+// Txn is one transaction as the host believes it happened.
+type Txn struct {
+	Terminal iso.TerminalID
+	Batch    iso.BatchNumber
+	STAN     iso.STAN
+	Kind     iso.Kind
+	Amount   iso.Amount
+	RRN      iso.RRN
+	AuthCode iso.AuthCode
+	Code     iso.ResponseCode
+	State    TxnState
+	Original *txnKey // a void's or refund's sale
+	VoidedBy iso.STAN
+	Refunded int64
+	Settled  bool
+}
+
+type txnKey struct {
+	tid   iso.TerminalID
+	batch iso.BatchNumber
+	stan  iso.STAN
+}
+
+// order is a merchant-presented QR order.
+type order struct {
+	key     txnKey
+	amount  iso.Amount
+	status  iso.QRStatus
+	expires time.Time
+}
+
+// ledger is the host's memory. Every method takes the lock.
+type ledger struct {
+	mu      sync.Mutex
+	txns    map[txnKey]*Txn
+	order   []txnKey // arrival order, for inspection
+	byRRN   map[iso.RRN]txnKey
+	orders  map[string]*order
+	batches map[iso.TerminalID]iso.BatchNumber
+	keys    map[iso.TerminalID][]byte // MAK issued at each terminal's last sign-on
+	seq     int64
+	uploads map[txnKey]int // entries received in batch uploads
+}
+
+func newLedger() *ledger {
+	return &ledger{txns: map[txnKey]*Txn{}, byRRN: map[iso.RRN]txnKey{}, orders: map[string]*order{},
+		batches: map[iso.TerminalID]iso.BatchNumber{}, keys: map[iso.TerminalID][]byte{}, uploads: map[txnKey]int{}}
+}
+
+// MAK is the KeyStore the server verifies and signs with.
+func (l *ledger) MAK(tid iso.TerminalID) ([]byte, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k, ok := l.keys[tid]
+	return k, ok
+}
+
+func (l *ledger) next() int64 { l.seq++; return l.seq }
+
+func (l *ledger) rrn() iso.RRN { return iso.RRN(fmt.Sprintf("%012d", l.next())) }
+
+func (l *ledger) auth() iso.AuthCode { return iso.AuthCode(fmt.Sprintf("H%05d", l.next()%100000)) }
+
+func (l *ledger) batch(tid iso.TerminalID) iso.BatchNumber {
+	if b, ok := l.batches[tid]; ok {
+		return b
+	}
+	return 1
+}
+
+func (l *ledger) add(t *Txn) {
+	k := txnKey{t.Terminal, t.Batch, t.STAN}
+	l.txns[k] = t
+	l.order = append(l.order, k)
+	if t.RRN != "" && t.State == Approved && (t.Kind == iso.KindSale || t.Kind == iso.KindPaymentCodeSale) {
+		l.byRRN[t.RRN] = k
+	}
+}
+
+// entries are a terminal's batch as the host would settle it.
+func (l *ledger) entries(tid iso.TerminalID, b iso.BatchNumber) []iso.BatchEntry {
+	var out []iso.BatchEntry
+	for _, k := range l.order {
+		t := l.txns[k]
+		if k.tid == tid && k.batch == b && t.State == Approved && t.Kind.Financial() && !t.Settled {
+			out = append(out, iso.BatchEntry{Kind: t.Kind, STAN: t.STAN, Amount: t.Amount, Voided: t.VoidedBy != 0})
+		}
+	}
+	return out
+}
+
+// closeBatch settles a terminal's batch and opens the next.
+func (l *ledger) closeBatch(tid iso.TerminalID, b iso.BatchNumber) {
+	for k, t := range l.txns {
+		if k.tid == tid && k.batch == b && t.State == Approved {
+			t.Settled = true
+		}
+	}
+	l.batches[tid] = b.Next()
+}

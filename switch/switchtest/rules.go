@@ -1,0 +1,187 @@
+package switchtest
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/posswitch/posswitch/iso"
+)
+
+// The host's rules for each kind of request. Callers hold the ledger lock.
+
+func (h *Host) sale(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode) iso.Reply) (iso.Response, error) {
+	l := h.ledger
+	k := txnKey{env.Terminal, env.Batch, env.STAN}
+	var amount iso.Amount
+	switch r := r.(type) {
+	case iso.SaleRequest:
+		amount = r.Amount
+	case iso.PaymentCodeSaleRequest:
+		amount = r.Amount
+	}
+	if _, seen := l.txns[k]; seen {
+		return iso.FinancialResponse{Reply: iso.Reply{Code: iso.CodeDuplicate}, Of: r.Kind()}, nil
+	}
+	code := h.rule(r)
+	if code == "" {
+		code = iso.CodeApproved
+	}
+	rep := reply(code)
+	t := &Txn{Terminal: env.Terminal, Batch: env.Batch, STAN: env.STAN, Kind: r.Kind(), Amount: amount,
+		RRN: rep.RRN, AuthCode: rep.AuthCode, Code: code, State: Approved}
+	if !code.Approved() {
+		t.State = Declined
+	}
+	l.add(t)
+	return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Amount: amount}, nil
+}
+
+// void cancels an approved sale of the open batch, once. A repeat of the
+// same void (ISO87's 0401) is answered 00 again.
+func (h *Host) void(env iso.Envelope, r iso.VoidRequest, reply func(iso.ResponseCode) iso.Reply) (iso.Response, error) {
+	l := h.ledger
+	batch := r.Original.Batch
+	if batch == 0 {
+		batch = env.Batch
+	}
+	ok := func(code iso.ResponseCode) (iso.Response, error) {
+		return iso.FinancialResponse{Reply: reply(code), Of: iso.KindVoid, Amount: r.Original.Amount}, nil
+	}
+	orig, found := l.txns[txnKey{env.Terminal, batch, r.Original.STAN}]
+	switch {
+	case !found || orig.State != Approved:
+		return ok(iso.CodeOriginalNotFound)
+	case orig.Settled:
+		return ok(iso.CodeOutsideWindow)
+	case orig.VoidedBy != 0 && orig.VoidedBy == env.STAN:
+		return ok(iso.CodeApproved) // the same void again
+	case orig.VoidedBy != 0:
+		return ok(iso.CodeInvalidTxn)
+	case orig.Amount != r.Original.Amount:
+		return ok(iso.CodeAmountMismatch)
+	}
+	rep := reply(iso.CodeApproved)
+	orig.VoidedBy = env.STAN
+	l.add(&Txn{Terminal: env.Terminal, Batch: env.Batch, STAN: env.STAN, Kind: iso.KindVoid, Amount: orig.Amount,
+		RRN: rep.RRN, AuthCode: rep.AuthCode, Code: rep.Code, State: Approved,
+		Original: &txnKey{env.Terminal, batch, r.Original.STAN}})
+	return iso.FinancialResponse{Reply: rep, Of: iso.KindVoid, Amount: orig.Amount}, nil
+}
+
+// refund returns money against a sale found by RRN, up to what is left.
+func (h *Host) refund(env iso.Envelope, r iso.RefundRequest, reply func(iso.ResponseCode) iso.Reply) (iso.Response, error) {
+	l := h.ledger
+	resp := func(code iso.ResponseCode) (iso.Response, error) {
+		return iso.FinancialResponse{Reply: reply(code), Of: iso.KindRefund, Amount: r.Amount}, nil
+	}
+	k, found := l.byRRN[r.Original.RRN]
+	if !found {
+		return resp(iso.CodeOriginalNotFound)
+	}
+	orig := l.txns[k]
+	if orig.State != Approved || orig.VoidedBy != 0 {
+		return resp(iso.CodeInvalidTxn)
+	}
+	if r.Amount.Minor > orig.Amount.Minor-orig.Refunded {
+		return resp(iso.CodeInvalidAmount)
+	}
+	if existing, seen := l.txns[txnKey{env.Terminal, env.Batch, env.STAN}]; seen {
+		// a repeated advice: answer as before
+		return resp(existing.Code)
+	}
+	rep := reply(iso.CodeApproved)
+	orig.Refunded += r.Amount.Minor
+	l.add(&Txn{Terminal: env.Terminal, Batch: env.Batch, STAN: env.STAN, Kind: iso.KindRefund, Amount: r.Amount,
+		RRN: rep.RRN, AuthCode: rep.AuthCode, Code: rep.Code, State: Approved, Original: &k})
+	return iso.FinancialResponse{Reply: rep, Of: iso.KindRefund, Amount: r.Amount}, nil
+}
+
+// reverse undoes a transaction the host approved: 00 the first time and
+// every time after; 25 for one it never saw approved.
+func (h *Host) reverse(env iso.Envelope, r iso.ReversalRequest) iso.ResponseCode {
+	l := h.ledger
+	t, found := l.txns[txnKey{env.Terminal, env.Batch, r.Original.STAN}]
+	switch {
+	case !found || t.State == Declined:
+		return iso.CodeOriginalNotFound
+	case t.State == Reversed:
+		return iso.CodeApproved
+	}
+	t.State = Reversed
+	if t.Original != nil {
+		if orig, ok := l.txns[*t.Original]; ok {
+			switch t.Kind {
+			case iso.KindVoid:
+				orig.VoidedBy = 0
+			case iso.KindRefund:
+				orig.Refunded -= t.Amount.Minor
+			}
+		}
+	}
+	return iso.CodeApproved
+}
+
+func (h *Host) qr(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode) iso.Reply) (iso.Response, error) {
+	l := h.ledger
+	switch r := r.(type) {
+	case iso.QROrderCreateRequest:
+		ref := fmt.Sprintf("QR%s%06d", env.Terminal, l.next())
+		expires := time.Now().Add(r.Validity).Truncate(time.Second)
+		l.orders[ref] = &order{key: txnKey{env.Terminal, env.Batch, env.STAN}, amount: r.Amount, status: iso.QRWaiting, expires: expires}
+		return iso.QROrderResponse{Reply: iso.Reply{Code: iso.CodeApproved, HostTime: time.Now()}, Of: r.Kind(), Amount: r.Amount,
+			Order: iso.QROrder{Ref: ref, Payload: "https://qr.switchtest.invalid/" + ref, Expires: expires, Status: iso.QRWaiting}}, nil
+	}
+	var ref string
+	switch q := r.(type) {
+	case iso.QROrderQueryRequest:
+		ref = q.OrderRef
+	case iso.QROrderCloseRequest:
+		ref = q.OrderRef
+	}
+	o, found := l.orders[ref]
+	if !found {
+		return iso.QROrderResponse{Reply: iso.Reply{Code: iso.CodeOriginalNotFound}, Of: r.Kind()}, nil
+	}
+	if o.status == iso.QRWaiting && time.Now().After(o.expires) {
+		o.status = iso.QRExpired
+	}
+	if _, closing := r.(iso.QROrderCloseRequest); closing && o.status == iso.QRWaiting {
+		o.status = iso.QRClosed
+	}
+	out := iso.QROrderResponse{Reply: iso.Reply{Code: iso.CodeApproved, HostTime: time.Now()}, Of: r.Kind(),
+		Order: iso.QROrder{Ref: ref, Status: o.status}}
+	if o.status == iso.QRPaid {
+		if t, ok := l.txns[o.key]; ok {
+			out.Reply.RRN, out.Reply.AuthCode, out.Amount = t.RRN, t.AuthCode, t.Amount
+		}
+	}
+	return out, nil
+}
+
+// settle reconciles the terminal's totals with the ledger's. A balanced
+// batch closes at once; after an upload, the close (ISO87's 960000) does.
+func (h *Host) settle(env iso.Envelope, r iso.SettlementRequest, reply func(iso.ResponseCode) iso.Reply) iso.Response {
+	l := h.ledger
+	if r.AfterUpload {
+		l.closeBatch(env.Terminal, env.Batch)
+		return iso.SettlementResponse{Reply: reply(iso.CodeApproved), AfterUpload: true, Verdict: iso.VerdictBalanced, Domestic: iso.VerdictBalanced}
+	}
+	mine := h.d.Totals(l.entries(env.Terminal, env.Batch))
+	verdict := func(a, b iso.ClassTotals) iso.Verdict {
+		if a == b {
+			return iso.VerdictBalanced
+		}
+		return iso.VerdictOutOfBalance
+	}
+	dom, forn := verdict(mine.Domestic, r.Totals.Domestic), verdict(mine.Foreign, r.Totals.Foreign)
+	overall := iso.VerdictBalanced
+	if dom != iso.VerdictBalanced || forn != iso.VerdictBalanced {
+		overall = iso.VerdictOutOfBalance
+	}
+	if overall == iso.VerdictBalanced {
+		l.closeBatch(env.Terminal, env.Batch)
+	}
+	// The code is left to the dialect, which spells the verdict its way.
+	rep := iso.Reply{HostTime: time.Now(), RRN: l.rrn()}
+	return iso.SettlementResponse{Reply: rep, Verdict: overall, Domestic: dom, Foreign: forn}
+}
