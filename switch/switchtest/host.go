@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -39,6 +40,8 @@ type Host struct {
 	ledger *ledger
 	faults *faults
 	srv    *isoswitch.Server
+	served chan error
+	logger *slog.Logger
 }
 
 // Option configures a Host.
@@ -64,27 +67,43 @@ var DefaultTMK = bytes.Repeat([]byte{0x11, 0x22}, 8)
 // ends.
 func NewHost(t testing.TB, d iso.Dialect, opts ...Option) *Host {
 	t.Helper()
+	h, err := Start(d, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h
+}
+
+// Start starts a host outside a test (a demo, a simulator); Close stops it.
+func Start(d iso.Dialect, opts ...Option) (*Host, error) {
 	h := &Host{d: d, TMK: DefaultTMK, rule: defaultRule, ledger: newLedger(), faults: newFaults(1, nil)}
 	for _, o := range opts {
 		o(h)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	h.Addr = ln.Addr().String()
 	h.srv = &isoswitch.Server{Dialect: d, Handler: h, Keys: h.ledger, Intercept: h.intercept,
-		IdleTimeout: time.Minute, ReadTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- h.srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		h.srv.Shutdown(ctx)
-		<-served
-	})
-	return h
+		IdleTimeout: time.Minute, ReadTimeout: 10 * time.Second, Logger: h.logger}
+	h.served = make(chan error, 1)
+	go func() { h.served <- h.srv.Serve(ln) }()
+	return h, nil
 }
+
+// Close stops the host: requests being answered finish (up to 5 s), then
+// every connection closes.
+func (h *Host) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h.srv.Shutdown(ctx)
+	<-h.served
+}
+
+// WithLogger logs what the host does (masked).
+func WithLogger(l *slog.Logger) Option { return func(h *Host) { h.logger = l } }
 
 func defaultRule(r iso.Request) iso.ResponseCode {
 	var a iso.Amount
