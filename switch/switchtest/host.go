@@ -42,6 +42,7 @@ type Host struct {
 	srv    *isoswitch.Server
 	served chan error
 	logger *slog.Logger
+	listen string
 }
 
 // Option configures a Host.
@@ -77,11 +78,11 @@ func NewHost(t testing.TB, d iso.Dialect, opts ...Option) *Host {
 
 // Start starts a host outside a test (a demo, a simulator); Close stops it.
 func Start(d iso.Dialect, opts ...Option) (*Host, error) {
-	h := &Host{d: d, TMK: DefaultTMK, rule: defaultRule, ledger: newLedger(), faults: newFaults(1, nil)}
+	h := &Host{d: d, TMK: DefaultTMK, rule: defaultRule, ledger: newLedger(), faults: newFaults(1, nil), listen: "127.0.0.1:0"}
 	for _, o := range opts {
 		o(h)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", h.listen)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +102,10 @@ func (h *Host) Close() {
 	h.srv.Shutdown(ctx)
 	<-h.served
 }
+
+// WithAddr listens on addr instead of 127.0.0.1:0 (a standalone
+// simulator on a known port).
+func WithAddr(addr string) Option { return func(h *Host) { h.listen = addr } }
 
 // WithLogger logs what the host does (masked).
 func WithLogger(l *slog.Logger) Option { return func(h *Host) { h.logger = l } }
