@@ -38,6 +38,16 @@ type HandlerFunc func(ctx context.Context, c *Call) (iso.Response, error)
 // ServeISO calls f.
 func (f HandlerFunc) ServeISO(ctx context.Context, c *Call) (iso.Response, error) { return f(ctx, c) }
 
+// Raw is a response given as the exact body bytes to send (a replayed
+// recording): the server neither builds nor signs it.
+type Raw []byte
+
+// Kind is 0: a Raw response is not a typed reply.
+func (Raw) Kind() iso.Kind { return 0 }
+
+// Result is empty: the server does not read a Raw response.
+func (Raw) Result() iso.ResponseCode { return "" }
+
 // KeyStore gives a host each terminal's MAC key (the one its last sign-on
 // issued).
 type KeyStore interface {
@@ -255,6 +265,9 @@ func (s *Server) answer(ctx context.Context, fr iso.Frame, m *iso.Message) (*Cal
 	resp, err := s.Handler.ServeISO(ctx, call)
 	if err != nil || resp == nil {
 		return call, nil, err
+	}
+	if raw, ok := resp.(Raw); ok {
+		return call, raw, nil
 	}
 	reply, err := s.Dialect.BuildResponse(m, resp)
 	if err != nil {

@@ -86,6 +86,18 @@ func (f *faults) pick(k iso.Kind) []Fault {
 // intercept turns the faults that fire into the server's delivery.
 func (h *Host) intercept(c *isoswitch.Call, reply []byte) isoswitch.Delivery {
 	var d isoswitch.Delivery
+	if h.rec != nil {
+		defer func() {
+			sent := reply
+			if d.Body != nil {
+				sent = d.Body
+			}
+			if d.Drop || d.CloseBefore {
+				sent = nil
+			}
+			h.rec.add(c.Message.Raw(), sent)
+		}()
+	}
 	for _, f := range h.faults.pick(c.Request.Kind()) {
 		switch f.Action {
 		case Delay:

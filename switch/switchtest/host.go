@@ -43,6 +43,7 @@ type Host struct {
 	served chan error
 	logger *slog.Logger
 	listen string
+	rec    *recorder
 }
 
 // Option configures a Host.

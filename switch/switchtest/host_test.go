@@ -3,6 +3,7 @@ package switchtest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -231,3 +232,5 @@ func TestVoidRefundQRAndImbalance(t *testing.T) {
 		})
 	}
 }
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
