@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -234,3 +235,42 @@ func TestVoidRefundQRAndImbalance(t *testing.T) {
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// TestManyTerminalsAtOnce: eight terminals sell concurrently against one
+// host; each one's batch then settles balanced against the host's ledger.
+func TestManyTerminalsAtOnce(t *testing.T) {
+	for name, d := range dialects(t) {
+		t.Run(name, func(t *testing.T) {
+			h := switchtest.NewHost(t, d)
+			terms := make([]*isoswitch.Terminal, 8)
+			for i := range terms {
+				terms[i], _ = terminal(t, h, d, iso.TerminalID(fmt.Sprintf("TERM%04d", 100+i)))
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, len(terms)*10)
+			for _, term := range terms {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range 10 {
+						// No amount ending in 05 or 51: the default rule declines those.
+						if _, err := term.Sale(ctx(t), "01", cny(int64(1000+10*i)), visa); err != nil {
+							errs <- err
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			for _, term := range terms {
+				settledBalanced(t, term)
+			}
+			if n := len(h.Transactions()); n != 80 {
+				t.Errorf("host ledger has %d transactions, want 80", n)
+			}
+		})
+	}
+}
