@@ -13,6 +13,12 @@
 // it) and closes the batch after an upload. Faults can be injected per
 // message kind or by a seeded probability. The ledger can be read from the
 // test: what the host believes was approved, reversed and settled.
+//
+// A session can be recorded (WithRecording, WriteRecording) to a readable
+// fixture under testdata/ and replayed by NewReplayHost, which fails the
+// test on any request it did not expect, with a go-cmp diff.
+//
+// Start and Close run a host outside tests (a demo, a simulator binary).
 package switchtest
 
 import (
