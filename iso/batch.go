@@ -52,17 +52,6 @@ func (c ClassTotals) Net() int64 {
 	return c.DebitAmount - c.DebitReversalAmount - (c.CreditAmount - c.CreditReversalAmount)
 }
 
-func (c *ClassTotals) add(o ClassTotals) {
-	c.DebitCount += o.DebitCount
-	c.CreditCount += o.CreditCount
-	c.DebitAmount += o.DebitAmount
-	c.CreditAmount += o.CreditAmount
-	c.DebitReversalCount += o.DebitReversalCount
-	c.CreditReversalCount += o.CreditReversalCount
-	c.DebitReversalAmount += o.DebitReversalAmount
-	c.CreditReversalAmount += o.CreditReversalAmount
-}
-
 // Totals are a batch's settlement totals. Dialects that do not split card
 // classes (ISO87) use Domestic only.
 type Totals struct {

@@ -90,9 +90,6 @@ func (t Track2) split() (PAN, Expiry, error) {
 	return PAN(s[:i]), Expiry(exp), nil
 }
 
-// wire is the track as BCD-packable text: separator as 'D'.
-func (t Track2) wire() string { return strings.ReplaceAll(string(t), "=", "D") }
-
 func (t Track2) String() string                { return "Track2(****)" }
 func (t Track2) GoString() string              { return "iso.Track2(****)" }
 func (t Track2) LogValue() slog.Value          { return slog.StringValue("****") }

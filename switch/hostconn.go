@@ -241,15 +241,6 @@ func (h *hostConn) forget(id string, ch chan result) {
 	}
 }
 
-// write sends a frame that needs no reply (an answer to the host's echo).
-func (h *hostConn) write(body []byte) error {
-	frame, err := h.d.Framing().AppendFrame(nil, h.d.Frame(body))
-	if err == nil {
-		_, err = h.c.Write(frame)
-	}
-	return err
-}
-
 // close fails the connection, which ends every pending send with
 // ErrConnectionLost, and closes the socket.
 func (h *hostConn) close() {

@@ -3,8 +3,6 @@ package isoswitch
 import (
 	"context"
 	"errors"
-	"fmt"
-	"time"
 
 	"github.com/posswitch/posswitch/iso"
 	"github.com/posswitch/posswitch/reversal"
@@ -129,19 +127,3 @@ func reasonOf(err error) iso.ReversalReason {
 // Drain sends pending reversals and repeats now; Settle and every financial
 // call do it first anyway.
 func (t *Terminal) Drain(ctx context.Context) error { return t.engine.Drain(ctx) }
-
-// waitRecovered is for callers that must not go on until a just-queued
-// recovery is done (tests, Cancel).
-func (t *Terminal) waitRecovered(ctx context.Context, id uint64) (reversal.Record, error) {
-	for {
-		rec, err := t.cfg.Journal.Get(id)
-		if err != nil || rec.State != reversal.StateRecoveryPending {
-			return rec, err
-		}
-		select {
-		case <-ctx.Done():
-			return rec, fmt.Errorf("%w: %v", reversal.ErrRecoveryPending, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
