@@ -28,6 +28,10 @@ func (d *cupDialect) Totals(entries []BatchEntry) Totals {
 	return t
 }
 
+// BatchLimit: F48 counts debits and credits of a class in three digits, so
+// a batch past 999 transactions could not be settled.
+func (d *cupDialect) BatchLimit() int { return 999 }
+
 // UploadBatchSize: CUP packs up to eight magstripe-style records in F48.
 func (d *cupDialect) UploadBatchSize() int { return 8 }
 

@@ -51,6 +51,10 @@ type Dialect interface {
 	// reversal (approved, or nothing to reverse).
 	ReversalDone(code ResponseCode) bool
 
+	// BatchLimit is how many transactions one batch may hold and still be
+	// settled (CUP: 999, the width of F48's counts); 0 means no limit. A
+	// terminal settles before it goes past it.
+	BatchLimit() int
 	// Totals adds a batch up the way this host settles it.
 	Totals(entries []BatchEntry) Totals
 	// UploadBatchSize is how many entries one batch-upload message carries.

@@ -132,6 +132,9 @@ func (d *iso87Dialect) Totals(entries []BatchEntry) Totals {
 	return Totals{Domestic: c}
 }
 
+// BatchLimit: F74–F77 count in ten digits; no terminal reaches that.
+func (d *iso87Dialect) BatchLimit() int { return 0 }
+
 // UploadBatchSize: ISO87 uploads one transaction per 0320.
 func (d *iso87Dialect) UploadBatchSize() int { return 1 }
 

@@ -68,6 +68,22 @@ func hasPrefix(c *bolt.Cursor, prefix []byte) bool {
 	return k != nil && string(k[:len(prefix)]) == string(prefix)
 }
 
+// BatchSize counts the transactions recorded in a batch, whatever their
+// state: an upper bound of what it will settle. It reads the STAN index's
+// keys only.
+func (j *Journal) BatchSize(b iso.BatchNumber) (int, error) {
+	n := 0
+	err := j.db.View(func(tx *bolt.Tx) error {
+		prefix := u32(uint32(b))
+		c := tx.Bucket(bucketSTAN).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && string(k[:4]) == string(prefix); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
 // Batch returns a batch's settlement state; a batch never settled is open.
 func (j *Journal) Batch(b iso.BatchNumber) (BatchState, error) {
 	var st BatchState

@@ -53,6 +53,11 @@ func (t *Terminal) Settle(ctx context.Context, who Credentials, progress func(do
 	if err != nil {
 		return res, err
 	}
+	// Build the settlement before any state changes: a request the dialect
+	// refuses must leave the batch open, not half-settled.
+	if _, err := d.BuildRequest(t.envelope(1, batch, op), iso.SettlementRequest{Totals: res.Totals, Currency: currency}); err != nil {
+		return res, err
+	}
 	if st.Status == reversal.BatchOpen {
 		if err := j.SetBatchStatus(batch, reversal.BatchSettling); err != nil {
 			return res, err

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/posswitch/posswitch/iso"
 	"github.com/posswitch/posswitch/reversal"
@@ -165,5 +166,37 @@ func TestSettleWaitsForPendingReversals(t *testing.T) {
 	}
 	if after, _ := j.OpenBatch(); after != before {
 		t.Error("batch advanced")
+	}
+}
+
+// TestBatchLimit: a batch as full as the dialect can settle takes no new
+// sale; the refusal says to settle first.
+func TestBatchLimit(t *testing.T) {
+	d := dialectsUnderTest(t)["cup"]
+	if d.BatchLimit() != 999 {
+		t.Fatalf("CUP batch limit %d", d.BatchLimit())
+	}
+	h := startHost(t, d)
+	term, j := newTerminal(t, h, isoswitch.WithAuthoriser(operators(t)))
+	batch, _ := j.OpenBatch()
+	// Fill the batch without the network: the journal's records are what
+	// the limit counts.
+	for i := range 999 {
+		_, _, err := j.Prepare(reversal.Intent{Kind: iso.KindSale, Amount: cny10}, func(stan iso.STAN, b iso.BatchNumber) (*iso.Message, iso.Recovery, error) {
+			m, err := d.BuildRequest(iso.Envelope{Terminal: "TERM0001", Merchant: "898310048161234", STAN: stan, Batch: b, Time: time.Now()},
+				iso.SaleRequest{Amount: cny10, Card: visa})
+			return m, iso.RecoveryReverse, err
+		})
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+	}
+	_, err := term.Sale(ctx5(t), "01", cny10, visa)
+	var na *isoswitch.NotAllowedError
+	if !errors.As(err, &na) || na.Instead != "settle first" {
+		t.Fatalf("sale into a full batch: %v", err)
+	}
+	if n, _ := j.BatchSize(batch); n != 999 {
+		t.Errorf("batch holds %d", n)
 	}
 }

@@ -98,6 +98,12 @@ type Terminal struct {
 	closed    bool
 
 	undoMu sync.Mutex // voids, refunds and cancels check and act one at a time
+
+	// Recoveries started in the background after an unknown outcome; Close
+	// stops and waits for them.
+	bgCtx    context.Context
+	bgCancel context.CancelFunc
+	bg       sync.WaitGroup
 }
 
 // New checks the configuration and returns a terminal. It does not
@@ -129,6 +135,7 @@ func New(cfg Config, opts ...Option) (*Terminal, error) {
 		t.policy.Timeout = t.timeout
 	}
 	t.engine = reversal.NewEngine(cfg.Journal, cfg.Dialect, engineSender{t}, t.policy)
+	t.bgCtx, t.bgCancel = context.WithCancel(context.Background())
 	return t, nil
 }
 
@@ -145,16 +152,20 @@ func (t *Terminal) Start(ctx context.Context, op iso.OperatorCode) error {
 	return t.engine.Drain(ctx)
 }
 
-// Close signs off nothing and closes the connection; pending requests end
-// with ErrConnectionLost and their records are recovered by the next Start.
+// Close signs off nothing, stops the recoveries it started in the
+// background (waiting for them), and closes the connection; pending
+// requests end with ErrConnectionLost and their records are recovered by
+// the next Start. The journal is the caller's to close, after Close.
 func (t *Terminal) Close() error {
 	t.mu.Lock()
 	c := t.conn
 	t.conn, t.closed = nil, true
 	t.mu.Unlock()
+	t.bgCancel()
 	if c != nil {
 		c.close()
 	}
+	t.bg.Wait()
 	return nil
 }
 

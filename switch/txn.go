@@ -3,6 +3,7 @@ package isoswitch
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/posswitch/posswitch/iso"
 	"github.com/posswitch/posswitch/reversal"
@@ -19,6 +20,9 @@ import (
 // to recovery-pending and the engine starts on it at once.
 func (t *Terminal) transact(ctx context.Context, in reversal.Intent, req iso.Request) (Result, error) {
 	if err := t.ensureSignedOn(ctx); err != nil {
+		return Result{}, err
+	}
+	if err := t.batchHasRoom(in.Kind); err != nil {
 		return Result{}, err
 	}
 	d := t.cfg.Dialect
@@ -97,13 +101,22 @@ func (t *Terminal) unknown(rec reversal.Record, reason iso.ReversalReason, cause
 		return err
 	}
 	t.log.Warn("outcome unknown; recovery queued", "record", rec.ID, "stan", rec.STAN.String(), "reason", reason.String())
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 4*t.timeout)
-		defer cancel()
-		if err := t.engine.Drain(ctx); err != nil {
-			t.log.Warn("recovery not done yet", "err", err)
-		}
-	}()
+	t.mu.Lock()
+	closed := t.closed
+	if !closed {
+		t.bg.Add(1)
+	}
+	t.mu.Unlock()
+	if !closed {
+		go func() {
+			defer t.bg.Done()
+			ctx, cancel := context.WithTimeout(t.bgCtx, 4*t.timeout)
+			defer cancel()
+			if err := t.engine.Drain(ctx); err != nil {
+				t.log.Warn("recovery not done yet", "err", err)
+			}
+		}()
+	}
 	return &OutcomeUnknownError{RecordID: rec.ID, Reason: reason, Recovery: rec.Recovery, Err: cause}
 }
 
@@ -127,3 +140,34 @@ func reasonOf(err error) iso.ReversalReason {
 // Drain sends pending reversals and repeats now; Settle and every financial
 // call do it first anyway.
 func (t *Terminal) Drain(ctx context.Context) error { return t.engine.Drain(ctx) }
+
+// batchHasRoom refuses a transaction that would take the open batch past
+// what the dialect can settle: the batch must be settled first. A batch
+// being settled takes nothing new either.
+func (t *Terminal) batchHasRoom(k iso.Kind) error {
+	if !k.Financial() && k != iso.KindQROrderCreate {
+		return nil
+	}
+	j := t.cfg.Journal
+	batch, err := j.OpenBatch()
+	if err != nil {
+		return err
+	}
+	if st, err := j.Batch(batch); err != nil {
+		return err
+	} else if st.Status != reversal.BatchOpen {
+		return &NotAllowedError{Why: fmt.Sprintf("batch %s is being settled", batch), Instead: "finish the settlement"}
+	}
+	limit := t.cfg.Dialect.BatchLimit()
+	if limit == 0 {
+		return nil
+	}
+	n, err := j.BatchSize(batch)
+	if err != nil {
+		return err
+	}
+	if n >= limit {
+		return &NotAllowedError{Why: fmt.Sprintf("batch %s holds %d transactions, as many as the host can settle", batch, n), Instead: "settle first"}
+	}
+	return nil
+}

@@ -27,6 +27,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,6 +51,8 @@ type Host struct {
 	logger *slog.Logger
 	listen string
 	rec    *recorder
+
+	closeOnce sync.Once
 }
 
 // Option configures a Host.
@@ -103,11 +106,14 @@ func Start(d iso.Dialect, opts ...Option) (*Host, error) {
 
 // Close stops the host: requests being answered finish (up to 5 s), then
 // every connection closes.
+// It is safe to call more than once.
 func (h *Host) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	h.srv.Shutdown(ctx)
-	<-h.served
+	h.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		h.srv.Shutdown(ctx)
+		<-h.served
+	})
 }
 
 // WithAddr listens on addr instead of 127.0.0.1:0 (a standalone
