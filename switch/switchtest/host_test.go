@@ -274,3 +274,33 @@ func TestManyTerminalsAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestReversalOfAnUnknownOriginal: a sale the host never received is
+// reversed all the same (the terminal cannot know); the host answers 25,
+// which ends the reversal, and its ledger stays empty.
+func TestReversalOfAnUnknownOriginal(t *testing.T) {
+	d := dialects(t)["cup"]
+	h := switchtest.NewHost(t, d)
+	term, j := terminal(t, h, d, "TERM0005")
+	rec, _, err := j.Prepare(reversal.Intent{Kind: iso.KindSale, Amount: cny(100)}, func(stan iso.STAN, b iso.BatchNumber) (*iso.Message, iso.Recovery, error) {
+		m, err := d.BuildRequest(iso.Envelope{Terminal: "TERM0005", Merchant: "898310048161234", STAN: stan, Batch: b, Time: time.Now()},
+			iso.SaleRequest{Amount: cny(100), Card: visa})
+		return m, iso.RecoveryReverse, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.MarkRecoveryPending(rec.ID, iso.ReasonTimeout); err != nil {
+		t.Fatal(err)
+	}
+	if err := term.Drain(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := j.Get(rec.ID)
+	if got.State != reversal.StateReversed || got.Events[len(got.Events)-1].Note != "25" {
+		t.Errorf("record %s, last event %+v", got.State, got.Events[len(got.Events)-1])
+	}
+	if n := len(h.Transactions()); n != 0 {
+		t.Errorf("host ledger has %d transactions", n)
+	}
+}
