@@ -194,15 +194,7 @@ func (d *cupDialect) buildSignOnResponse(m, req *Message, r SignOnResponse) erro
 		return malformed(60, "sign-on request without a network code")
 	}
 	m.Set(60, f60[:2]+r.Batch.String()+f60[8:])
-	if !r.Code.Approved() {
-		return nil
-	}
-	text, err := wrappedKeysHex(r.Keys)
-	if err != nil {
-		return err
-	}
-	m.Set(62, text)
-	return nil
+	return setSignOnKeys(m, 62, r)
 }
 
 func (d *cupDialect) parseSignOnResponse(req, reply *Message, rep Reply) (Response, error) {
@@ -214,10 +206,7 @@ func (d *cupDialect) parseSignOnResponse(req, reply *Message, rep Reply) (Respon
 		}
 		r.Batch = BatchNumber(b)
 	}
-	if !rep.Code.Approved() {
-		return r, nil
-	}
-	keys, err := splitSchemeKeys(62, reply.Value(62), cupNetCode(req))
+	keys, err := signOnKeysOf(reply, 62, rep.Code, cupNetCode(req))
 	if err != nil {
 		return nil, err
 	}

@@ -233,15 +233,7 @@ func (d *iso87Dialect) buildSignOnResponse(m, _ *Message, r SignOnResponse) erro
 		}
 		m.Set(60, r.Batch.String())
 	}
-	if !r.Code.Approved() {
-		return nil
-	}
-	text, err := wrappedKeysHex(r.Keys)
-	if err != nil {
-		return err
-	}
-	m.Set(125, text)
-	return nil
+	return setSignOnKeys(m, 125, r)
 }
 
 func (d *iso87Dialect) parseSignOnResponse(req, reply *Message, rep Reply) (Response, error) {
@@ -253,12 +245,9 @@ func (d *iso87Dialect) parseSignOnResponse(req, reply *Message, rep Reply) (Resp
 		}
 		r.Batch = BatchNumber(b)
 	}
-	if !rep.Code.Approved() {
-		return r, nil
-	}
 	elems, _ := parseTLV(req.Value(48))
 	code, _ := tlvValue(elems, tagKeyScheme)
-	keys, err := splitSchemeKeys(125, reply.Value(125), code)
+	keys, err := signOnKeysOf(reply, 125, rep.Code, code)
 	if err != nil {
 		return nil, err
 	}

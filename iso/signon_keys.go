@@ -55,3 +55,26 @@ func splitSchemeKeys(field int, hexText, schemeCode string) (SignOnKeys, error) 
 	}
 	return out, nil
 }
+
+// setSignOnKeys writes an approval's key block into field; a decline
+// carries no keys.
+func setSignOnKeys(m *Message, field int, r SignOnResponse) error {
+	if !r.Code.Approved() {
+		return nil
+	}
+	text, err := wrappedKeysHex(r.Keys)
+	if err != nil {
+		return err
+	}
+	m.Set(field, text)
+	return nil
+}
+
+// signOnKeysOf reads an approval's key block from field for the scheme the
+// request asked for; a decline has none.
+func signOnKeysOf(reply *Message, field int, code ResponseCode, schemeCode string) (SignOnKeys, error) {
+	if !code.Approved() {
+		return SignOnKeys{}, nil
+	}
+	return splitSchemeKeys(field, reply.Value(field), schemeCode)
+}
