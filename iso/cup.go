@@ -40,7 +40,8 @@ func CUP(opts ...Option) (Dialect, error) {
 
 func (d *cupDialect) Name() string { return "CUP" }
 
-// CUP F60.1 transaction types (domain.md §2.1) and 60.3 network codes (§3).
+// CUP F60.1 transaction types and 60.3 network codes (CaoEnXin/LiaoYang_POS
+// Src/globalvar.c TrTable, Src/tranproc.c PosBatchUp).
 const (
 	cup601Balance = "01"
 	cup601Sale    = "22"

@@ -113,7 +113,9 @@ func (d *iso87Dialect) Repeat(orig *Message, attempt int) (*Message, error) {
 
 // Totals adds a batch the ISO87 way: sales are debits and refunds credits;
 // a void, being a reversal of its sale, counts as a debit reversal, so the
-// net (F97) is sales net of voids (domain.md §7.3, US-style column).
+// net (F97) is sales net of voids (the US-style terminal convention of
+// resza/MAB source/tranproc.c TransSettleSubNew: sales and refunds, voided
+// sales left out).
 func (d *iso87Dialect) Totals(entries []BatchEntry) Totals {
 	var c ClassTotals
 	for _, e := range entries {

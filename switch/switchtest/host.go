@@ -8,11 +8,15 @@
 // and auth codes; answers a repeated request with 94; reverses
 // idempotently (a repeated reversal gets 00, a reversal of an unknown
 // original 25); voids an original once; refunds up to the original; serves
-// QR orders (a test pays or expires them); reconciles settlement totals
-// against its own ledger (balanced or out of balance, as the dialect says
-// it) and closes the batch after an upload. Faults can be injected per
-// message kind or by a seeded probability. The ledger can be read from the
-// test: what the host believes was approved, reversed and settled.
+// QR orders (a test pays or expires them); names the card organisation of
+// an approval from its BIN (WithCardOrgs) and files the transaction in that
+// card class; reconciles settlement totals per class against its own ledger
+// (balanced or out of balance, as the dialect says it); takes packed and
+// one-per-message uploads (Uploads lists them) and closes the batch on the
+// close the dialect plans (CUP's upload end, ISO87's 960000, or a balanced
+// ISO87 verdict). Faults can be injected per message kind or by a seeded
+// probability. The ledger can be read from the test: what the host
+// believes was approved, reversed and settled.
 //
 // A session can be recorded (WithRecording, WriteRecording) to a readable
 // fixture under testdata/ and replayed by NewReplayHost, which fails the
