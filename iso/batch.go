@@ -15,10 +15,19 @@ type BatchEntry struct {
 	// PAN is the clear PAN when the journal holds it encrypted and could
 	// decrypt it, else empty: an upload then carries zeros where CUP wants
 	// the PAN, and ISO87 leaves F2 out.
-	PAN     PAN
-	Foreign bool // card of a foreign scheme (CUP settles these separately)
+	PAN PAN
+	// CardOrg is the card organisation the host named when it approved
+	// the transaction (CUP F63.1); CUP totals and uploads foreign cards
+	// apart (Foreign).
+	CardOrg CardOrg
 	Voided  bool // a sale a later void in this batch cancelled
+	// Original is the sale a void or refund undoes, when the journal
+	// knows it: a CUP refund upload repeats the refund's F37 and F61.
+	Original Original
 }
+
+// Foreign reports whether the entry settles in the foreign-card class.
+func (e BatchEntry) Foreign() bool { return e.CardOrg.Foreign() }
 
 func (e BatchEntry) validate() error {
 	switch e.Kind {
@@ -33,6 +42,9 @@ func (e BatchEntry) validate() error {
 		if err := e.PAN.Validate(); err != nil {
 			return prefixField("Entries", err)
 		}
+	}
+	if err := e.CardOrg.Validate(); err != nil {
+		return prefixField("Entries", err)
 	}
 	return prefixField("Entries", e.Amount.Validate())
 }
@@ -57,4 +69,30 @@ func (c ClassTotals) Net() int64 {
 type Totals struct {
 	Domestic ClassTotals
 	Foreign  ClassTotals
+}
+
+// UploadPlan is what follows a settlement's verdict, as the dialect spells
+// it (Dialect.PlanUpload): the upload messages, in the order they go, and
+// the request that closes the batch. A plan with no Close means the
+// verdict itself closed the batch.
+type UploadPlan struct {
+	Steps []UploadStep
+	Close Request
+}
+
+// UploadStep is one upload message and the pending entries it carries
+// (indexes into the entries the plan was made from): when its reply is an
+// approval those entries are acknowledged, in one journal write.
+type UploadStep struct {
+	Request Request
+	Entries []int
+}
+
+// Count is how many entries the plan uploads.
+func (p UploadPlan) Count() int {
+	n := 0
+	for _, s := range p.Steps {
+		n += len(s.Entries)
+	}
+	return n
 }

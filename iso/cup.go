@@ -6,8 +6,10 @@ import (
 	"time"
 )
 
-// cupDialect spells the China UnionPay POS-terminal specification
-// (domain.md §1–§3, §7.1). See the package doc for the field map.
+// cupDialect spells the China UnionPay POS-terminal specification as public
+// terminals implement it (CaoEnXin/LiaoYang_POS Src/tranproc.c,
+// Src/trancomm.c; alon0808/ProjectAfcApp code/AfcCore/UnionPay/qpboc_8583.c).
+// See the package doc for the field map.
 type cupDialect struct{ base }
 
 // CUP header defaults: application type 60 (POS), software version 31,
@@ -38,7 +40,8 @@ func CUP(opts ...Option) (Dialect, error) {
 
 func (d *cupDialect) Name() string { return "CUP" }
 
-// CUP F60.1 transaction types (domain.md §2.1) and 60.3 network codes (§3).
+// CUP F60.1 transaction types and 60.3 network codes (CaoEnXin/LiaoYang_POS
+// Src/globalvar.c TrTable, Src/tranproc.c PosBatchUp).
 const (
 	cup601Balance = "01"
 	cup601Sale    = "22"
@@ -117,7 +120,7 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		setCardFields(m, r.Card, "D", true)
 		m.Set(37, string(r.Original.RRN))
 		m.Set(61, batchOrZeros(r.Original.Batch)+stanOrZeros(r.Original.STAN)+r.Original.Time.Format("0102"))
-		m.Set(63, "CUP")
+		m.Set(63, refundF63(r.CardOrg))
 	case SettlementRequest:
 		if r.AfterUpload {
 			return nil, fmt.Errorf("%w: CUP closes an upload with a batch-upload end, not a second settlement", ErrUnsupported)
@@ -132,13 +135,9 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603Settle))
 		m.Set(63, operatorF63(env.Operator))
 	case BatchUploadRequest:
-		if len(r.Entries) > d.UploadBatchSize() {
-			return nil, invalid("Entries", "CUP packs at most %d entries in one upload", d.UploadBatchSize())
+		if err := d.buildUpload(m, env, r); err != nil {
+			return nil, err
 		}
-		m.MTI = "0320"
-		m.Set(48, cupUploadF48(r.Entries))
-		m.Set(49, r.Entries[0].Amount.Currency.Numeric)
-		m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603Settle))
 	case BatchUploadEndRequest:
 		m.MTI = "0320"
 		m.Set(48, fmt.Sprintf("%04d", r.Count))
@@ -163,6 +162,47 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		return nil, fmt.Errorf("%w: %s request", ErrUnsupported, r.Kind())
 	}
 	return m, nil
+}
+
+// buildUpload spells a batch-upload 0320. Sales and voids go packed, up to
+// eight in F48 with 60.3 201 (CaoEnXin/LiaoYang_POS Src/tranproc.c
+// BatchMagOnLineTrans). A refund goes alone, as the refund it was: proc
+// 200000, its card, amount and trace (F11), F37 and F61 naming the sale it
+// refunded, F63 the card organisation ("000" when unknown), 60.1 25 and
+// 60.3 000 (BatchSendOffTrans2_Refund; Src/globalvar.c TrTable
+// POS_REFUND_BAT {"00","25","000"}). The packed form cannot carry a refund:
+// its records have no processing code, so the host would count it a sale.
+func (d *cupDialect) buildUpload(m *Message, env Envelope, r BatchUploadRequest) error {
+	m.MTI = "0320"
+	for _, e := range r.Entries {
+		if e.Kind == KindRefund && len(r.Entries) != 1 {
+			return invalid("Entries", "CUP uploads a refund alone in its 0320, not packed with other records")
+		}
+	}
+	if e := r.Entries[0]; e.Kind == KindRefund {
+		m.Set(3, "200000")
+		if e.PAN != "" {
+			m.Set(2, e.PAN.Digits())
+		}
+		setAmount(m, e.Amount)
+		m.Set(11, e.STAN.String())
+		m.Set(37, rrnOrZeros(e.Original.RRN))
+		f61 := batchOrZeros(e.Original.Batch) + stanOrZeros(e.Original.STAN)
+		if !e.Original.Time.IsZero() {
+			f61 += e.Original.Time.Format("0102")
+		}
+		m.Set(61, f61)
+		m.Set(63, refundF63(e.CardOrg))
+		m.Set(60, cupF60(cup601Refund, env.Batch, cup603None))
+		return nil
+	}
+	if len(r.Entries) > cupPackedPerUpload {
+		return invalid("Entries", "CUP packs at most %d entries in one upload", cupPackedPerUpload)
+	}
+	m.Set(48, cupUploadF48(r.Entries))
+	m.Set(49, r.Entries[0].Amount.Currency.Numeric)
+	m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603Settle))
+	return nil
 }
 
 // financial sets what every CUP financial request carries.

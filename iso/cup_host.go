@@ -5,14 +5,36 @@ import (
 	"strings"
 )
 
-// What a CUP host reads from a request and how it answers (domain.md §3).
+// What a CUP host reads from a request and how it answers
+// (CaoEnXin/LiaoYang_POS Src/trancomm.c SaveRspPackData reads the reply).
 
+// BuildResponse spells the reply; a financial reply names the card
+// organisation in F63.1 when r.CardOrg is set.
 func (d *cupDialect) BuildResponse(req *Message, r Response) (*Message, error) {
-	return d.buildResponse(d, req, r)
+	if f, ok := r.(FinancialResponse); ok {
+		if err := f.CardOrg.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	m, err := d.buildResponse(d, req, r)
+	if err != nil {
+		return nil, err
+	}
+	if f, ok := r.(FinancialResponse); ok && f.CardOrg != "" {
+		m.Set(63, string(f.CardOrg))
+	}
+	return m, nil
 }
 
+// ParseResponse reads the reply; a financial reply's F63.1 is the card
+// organisation (SaveRspPackData keeps it as the card unit).
 func (d *cupDialect) ParseResponse(req, reply *Message) (Response, error) {
-	return d.parseResponse(d, req, reply)
+	r, err := d.parseResponse(d, req, reply)
+	if f, ok := r.(FinancialResponse); ok && err == nil {
+		f.CardOrg = cardOrgOf(reply)
+		return f, nil
+	}
+	return r, err
 }
 
 // echoFields: a CUP reply echoes the request's identifying fields (S1
@@ -41,7 +63,8 @@ func (d *cupDialect) classify(m *Message) (Kind, error) {
 		return KindReversal, nil
 	case m.MTI == "0500":
 		return KindSettlement, nil
-	case m.MTI == "0320" && netCode == cup603Settle:
+	case m.MTI == "0320" && netCode == cup603Settle,
+		m.MTI == "0320" && netCode == cup603None && f3 == "200000": // a refund uploaded alone
 		return KindBatchUpload, nil
 	case m.MTI == "0320" && (netCode == cup603UploadEndB || netCode == cup603UploadEndU):
 		return KindBatchUploadEnd, nil
@@ -92,7 +115,7 @@ func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Reque
 			return nil, err
 		}
 		card, err := cardOf(m)
-		return RefundRequest{Amount: amount, Card: card, Original: orig}, err
+		return RefundRequest{Amount: amount, Card: card, Original: orig, CardOrg: cardOrgOf(m)}, err
 	case KindReversal:
 		copyOf := m.Clone()
 		copyOf.MTI = "0200"
@@ -108,6 +131,10 @@ func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Reque
 		cur, err := CurrencyByCode(m.Value(49))
 		return SettlementRequest{Totals: t, Currency: cur}, err
 	case KindBatchUpload:
+		if m.Value(3) == "200000" {
+			e, err := d.refundUploadOf(m, amount, env)
+			return BatchUploadRequest{Entries: []BatchEntry{e}}, err
+		}
 		cur, err := CurrencyByCode(m.Value(49))
 		if err != nil {
 			return nil, err
@@ -127,6 +154,20 @@ func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Reque
 		return signOnRequest(60, cupNetCode(m))
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, kind)
+}
+
+// refundUploadOf reads a refund uploaded alone: its trace is F11, its card
+// F2, F63 the card organisation, F37/F61 the sale it refunded.
+func (d *cupDialect) refundUploadOf(m *Message, amount Amount, env *Envelope) (BatchEntry, error) {
+	if f60 := m.Value(60); f60[:2] != cup601Refund {
+		return BatchEntry{}, malformed(60, "a refund upload has type 25")
+	}
+	orig, err := d.originalOf(m, Amount{})
+	if err != nil {
+		return BatchEntry{}, err
+	}
+	return BatchEntry{Kind: KindRefund, STAN: env.STAN, Amount: amount, PAN: PAN(m.Value(2)),
+		CardOrg: cardOrgOf(m), Original: orig}, nil
 }
 
 // originalOf reads F37/F38/F61 (batch, trace, optional MMDD).
@@ -170,7 +211,8 @@ func (d *cupDialect) buildSettlementResponse(m, req *Message, r SettlementRespon
 }
 
 // parseSettlementResponse reads the verdict from F48's result digits: CUP
-// signals imbalance there, not in F39 (domain.md §3.4).
+// signals imbalance there, not in F39 (CaoEnXin/LiaoYang_POS Src/tranproc.c
+// PosSettleTran: "结算响应没有bit 39", results at F48 offsets 30 and 61).
 func (d *cupDialect) parseSettlementResponse(_, reply *Message, rep Reply) (Response, error) {
 	_, v, err := parseCUPTotalsF48(reply.Value(48))
 	if err != nil {

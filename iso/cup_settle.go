@@ -5,15 +5,16 @@ import (
 	"strings"
 )
 
-// Totals adds a batch the CUP way (domain.md §7.3, S1 ComputeTransTotal):
-// gross. A sale counts as a debit even when a later void cancelled it, and
-// the void counts as a credit; refunds are credits. Domestic and foreign
-// cards are totalled apart.
+// Totals adds a batch the CUP way (CaoEnXin/LiaoYang_POS Src/tranproc.c
+// ComputeTransTotal, ChkIfDebitTxn, ChkIfCreditTxn): gross. A sale counts as
+// a debit even when a later void cancelled it, and the void counts as a
+// credit; refunds are credits. Cards whose organisation is "CUP" are totalled
+// in the domestic block, the others in the foreign block.
 func (d *cupDialect) Totals(entries []BatchEntry) Totals {
 	var t Totals
 	for _, e := range entries {
 		class := &t.Domestic
-		if e.Foreign {
+		if e.Foreign() {
 			class = &t.Foreign
 		}
 		switch e.Kind {
@@ -32,13 +33,56 @@ func (d *cupDialect) Totals(entries []BatchEntry) Totals {
 // a batch past 999 transactions could not be settled.
 func (d *cupDialect) BatchLimit() int { return 999 }
 
-// UploadBatchSize: CUP packs up to eight magstripe-style records in F48.
-func (d *cupDialect) UploadBatchSize() int { return 8 }
+// cupPackedPerUpload: CUP packs up to eight magstripe-style records in F48.
+const cupPackedPerUpload = 8
 
-// CloseAfterUpload: CUP ends an upload with a 0320 upload end; there is no
-// second 0500 (domain.md §7.1 step 5).
-func (d *cupDialect) CloseAfterUpload(_ Totals, _ Currency, uploaded int, balanced bool) Request {
-	return BatchUploadEndRequest{Count: uploaded, Balanced: balanced}
+// PlanUpload follows CaoEnXin/LiaoYang_POS Src/tranproc.c PosSettleTran and
+// PosBatchUp. The 0510's two result digits pick the scope: a class the host
+// found balanced is not uploaded (RMBLOG / FRNLOG / EMVLOG; when both are
+// balanced only chip TC records would go, and posswitch has none). Within the
+// scope, sales and voids go packed eight a 0320 (BatchMagOnLineTrans), then
+// refunds one a 0320 (BatchSendOffTrans2_Refund). The upload-end 0320 is
+// sent whatever the verdict ("二代平台对账平也需要批结束报文"): 60.3 207 when
+// both classes balanced, else 202, F48 the number of records uploaded,
+// those of an earlier, interrupted run included. There is no second 0500.
+func (d *cupDialect) PlanUpload(v SettlementResponse, pending []BatchEntry, uploaded int, _ Totals, _ Currency) (UploadPlan, error) {
+	if v.Domestic == VerdictError || v.Foreign == VerdictError || v.Verdict == VerdictError {
+		return UploadPlan{}, invalid("Verdict", "the host could not reconcile the batch; there is nothing to upload against")
+	}
+	upload := func(e BatchEntry) bool {
+		c := v.Domestic
+		if e.Foreign() {
+			c = v.Foreign
+		}
+		return c == VerdictOutOfBalance
+	}
+	var plan UploadPlan
+	var packed, refunds []int
+	for i, e := range pending {
+		if !upload(e) {
+			continue
+		}
+		if e.Kind == KindRefund {
+			refunds = append(refunds, i)
+		} else {
+			packed = append(packed, i)
+		}
+	}
+	for len(packed) > 0 {
+		n := min(cupPackedPerUpload, len(packed))
+		es := make([]BatchEntry, n)
+		for j, i := range packed[:n] {
+			es[j] = pending[i]
+		}
+		plan.Steps = append(plan.Steps, UploadStep{Request: BatchUploadRequest{Entries: es}, Entries: packed[:n:n]})
+		packed = packed[n:]
+	}
+	for _, i := range refunds {
+		plan.Steps = append(plan.Steps, UploadStep{Request: BatchUploadRequest{Entries: []BatchEntry{pending[i]}}, Entries: []int{i}})
+	}
+	balanced := func(c Verdict) bool { return c == VerdictBalanced || c == VerdictNone }
+	plan.Close = BatchUploadEndRequest{Count: uploaded + plan.Count(), Balanced: balanced(v.Domestic) && balanced(v.Foreign)}
+	return plan, nil
 }
 
 // cupTotalsF48 spells the 62 digits of a 0500 F48: for domestic then foreign
@@ -108,16 +152,17 @@ func overallVerdict(classes ...Verdict) Verdict {
 	return out
 }
 
-// cupUploadF48 packs upload records (domain.md §3.5): count n2, then per
-// entry card-organisation flag n2 (00 domestic, 01 foreign), trace n6, PAN
-// n20 right-aligned (zeros when the journal holds only a masked PAN) and
+// cupUploadF48 packs upload records (CaoEnXin/LiaoYang_POS Src/tranproc.c
+// BatchMagOnLineTrans): count n2, then per entry card-organisation flag n2
+// (00 for a "CUP" card, 01 for the others), trace n6, PAN n20 right-aligned
+// and zero-filled (zeros when the journal holds only a masked PAN) and
 // amount n12.
 func cupUploadF48(entries []BatchEntry) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%02d", len(entries))
 	for _, e := range entries {
 		org := "00"
-		if e.Foreign {
+		if e.Foreign() {
 			org = "01"
 		}
 		fmt.Fprintf(&b, "%s%s%020s%s", org, e.STAN, e.PAN.Digits(), e.Amount.n12())
@@ -140,7 +185,13 @@ func parseCUPUploadF48(s string, currency Currency) ([]BatchEntry, error) {
 		stan, _ := parseN6(48, rec[2:8])
 		pan := strings.TrimLeft(rec[8:28], "0")
 		amount, _ := parseN12(48, rec[28:40])
-		out[i] = BatchEntry{Kind: KindSale, STAN: STAN(stan), PAN: PAN(pan), Foreign: rec[:2] == "01",
+		// The flag says only the class: a foreign record's organisation is
+		// not on the wire, so the host reads it from its own ledger.
+		org := CardOrgCUP
+		if rec[:2] != "00" {
+			org = CardOrgForeign
+		}
+		out[i] = BatchEntry{Kind: KindSale, STAN: STAN(stan), PAN: PAN(pan), CardOrg: org,
 			Amount: Amount{Minor: amount, Currency: currency}}
 	}
 	return out, nil

@@ -57,9 +57,18 @@ type Dialect interface {
 	BatchLimit() int
 	// Totals adds a batch up the way this host settles it.
 	Totals(entries []BatchEntry) Totals
-	// UploadBatchSize is how many entries one batch-upload message carries.
-	UploadBatchSize() int
-	// CloseAfterUpload is the request that ends a batch upload: CUP's
-	// upload-end 0320, ISO87's second settlement 0500 960000.
-	CloseAfterUpload(totals Totals, currency Currency, uploaded int, balanced bool) Request
+	// PlanUpload answers "what do I upload for this verdict, in what
+	// messages, and what closes the batch". v is the host's settlement
+	// reply; pending are the batch's entries not yet acknowledged in an
+	// upload (in journal order) and uploaded how many were before (a
+	// resumed upload). The plan is a function of its arguments only, so an
+	// upload interrupted anywhere and planned again from what is still
+	// pending sends exactly the messages that were not acknowledged.
+	// CUP uploads only the card classes the host found not balanced,
+	// magstripe-style sales and voids packed eight a 0320, refunds one a
+	// 0320, and always ends with the upload-end 0320 (202, or 207 when both
+	// classes balanced); ISO87 uploads every entry one a 0320 when out of
+	// balance and closes with 0500 960000, and a balanced verdict closes
+	// the batch with nothing more.
+	PlanUpload(v SettlementResponse, pending []BatchEntry, uploaded int, totals Totals, currency Currency) (UploadPlan, error)
 }

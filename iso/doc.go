@@ -54,14 +54,20 @@
 //	payment-code sale    0200 000000, F22 032, code in F59 tag A3
 //	balance inquiry      0200 310000, F60.1 01
 //	void                 0200 200000, F60.1 23, F37/F38 and F61 (batch + trace) of the original
-//	refund               0220 200000, F60.1 25, F37 and F61 (batch + trace + MMDD), F63 "CUP"
+//	refund               0220 200000, F60.1 25, F37 and F61 (batch + trace + MMDD), F63 the sale's
+//	                     card organisation ("000" when unknown)
 //	reversal             0400 copied from the request minus F26/F35/F36/F37/F52/F53, F39 reason
 //	                     (98 timeout, 06 bad reply / cannot complete, A0 bad MAC); resent unchanged
 //	refund repeat        the same 0220 resent (it is an advice; it is not reversed)
+//	financial replies    F63.1 = card organisation ("CUP", "VIS", "MCC"...): "CUP" cards settle in the
+//	                     domestic class, the others in the foreign class
 //	settlement           0500, F48 = 62 digits of totals (domestic, foreign), F60.3 201, F63 operator;
-//	                     the reply's F48 result digits say balanced (1), not (2), error (3)
-//	batch upload         0320, F48 = count + up to 8 records (org, trace, PAN n20, amount), F60.3 201
-//	batch upload end     0320, F48 = count n4, F60.3 202 (after "not balanced") or 207
+//	                     the reply's F48 result digits say balanced (1), not (2), error (3) per class
+//	batch upload         only the classes not balanced: sales and voids packed, 0320, F48 = count +
+//	                     up to 8 records (org, trace, PAN n20, amount), F60.3 201; a refund alone,
+//	                     0320 200000, F60.1 25, F60.3 000, its F2/F4/F11, F37/F61 of its sale, F63
+//	batch upload end     always: 0320, F48 = records uploaded n4, F60.3 202, or 207 when both
+//	                     classes balanced (CaoEnXin/LiaoYang_POS Src/tranproc.c PosBatchUp)
 //	sign-on              0800, F60.3 001/003/004, F63 operator; reply F62 = keys + check values
 //	sign-off, echo       0820, F60.3 002 / 301
 //

@@ -117,7 +117,7 @@ func commonFixtures(t testing.TB, amount iso.Amount, pan iso.PAN) []fixture {
 			resp: iso.FinancialResponse{Reply: ok, Of: iso.KindBalanceInquiry, Balance: &balance}},
 		{name: "void", env: env(46), req: iso.VoidRequest{Original: original},
 			resp: iso.FinancialResponse{Reply: ok, Of: iso.KindVoid, Amount: amount}},
-		{name: "refund", env: env(47), req: iso.RefundRequest{Amount: iso.Amount{Minor: 5000, Currency: amount.Currency}, Card: keyed, Original: original},
+		{name: "refund", env: env(47), req: iso.RefundRequest{Amount: iso.Amount{Minor: 5000, Currency: amount.Currency}, Card: keyed, Original: original, CardOrg: iso.CardOrgCUP},
 			resp: iso.FinancialResponse{Reply: ok, Of: iso.KindRefund, Amount: iso.Amount{Minor: 5000, Currency: amount.Currency}}},
 		{name: "reversal", env: env(42), req: iso.SaleRequest{Amount: amount, Card: swiped},
 			reverse: &reversalStep{reason: iso.ReasonTimeout},
@@ -145,7 +145,7 @@ func commonFixtures(t testing.TB, amount iso.Amount, pan iso.PAN) []fixture {
 func batchEntries(amount iso.Amount, pan iso.PAN) []iso.BatchEntry {
 	return []iso.BatchEntry{
 		{Kind: iso.KindSale, STAN: 42, Time: fixtureTime.Add(-2 * time.Hour), Amount: amount, RRN: "307310000042", AuthCode: "A1B2C3", PAN: pan},
-		{Kind: iso.KindSale, STAN: 43, Time: fixtureTime.Add(-time.Hour), Amount: iso.Amount{Minor: 900, Currency: amount.Currency}, RRN: "307310000043", AuthCode: "A1B2C4", PAN: panMaster, Foreign: true},
+		{Kind: iso.KindSale, STAN: 43, Time: fixtureTime.Add(-time.Hour), Amount: iso.Amount{Minor: 900, Currency: amount.Currency}, RRN: "307310000043", AuthCode: "A1B2C4", PAN: panMaster, CardOrg: iso.CardOrgMC},
 	}
 }
 
@@ -161,7 +161,7 @@ func cupFixtures(t testing.TB) []fixture {
 				Domestic: iso.VerdictBalanced, Foreign: iso.VerdictOutOfBalance}},
 		fixture{name: "batch_upload", env: env(61), req: iso.BatchUploadRequest{Entries: []iso.BatchEntry{
 			{Kind: iso.KindSale, STAN: 42, Amount: cny, PAN: panUnionPay},
-			{Kind: iso.KindSale, STAN: 43, Amount: entries[1].Amount, PAN: panMaster, Foreign: true}}},
+			{Kind: iso.KindSale, STAN: 43, Amount: entries[1].Amount, PAN: panMaster, CardOrg: iso.CardOrgMC}}},
 			resp: iso.BatchUploadResponse{Reply: hostReply(iso.CodeApproved)}},
 		fixture{name: "batch_upload_end", env: env(62), req: iso.BatchUploadEndRequest{Count: 2},
 			resp: iso.BatchUploadResponse{Reply: hostReply(iso.CodeApproved), End: true}},

@@ -155,10 +155,26 @@ func hostView(d iso.Dialect, r iso.Request) iso.Request {
 	case iso.RefundRequest:
 		if d.Name() == "CUP" { // F37 and F61: RRN, batch, trace, MMDD
 			r.Original = iso.Original{RRN: r.Original.RRN, Batch: r.Original.Batch, STAN: r.Original.STAN, Time: day(r.Original.Time)}
-		} else { // F37 only
+		} else { // F37 only, and no card organisation
 			r.Original = iso.Original{RRN: r.Original.RRN}
+			r.CardOrg = ""
 		}
 		return r
+	case iso.BatchUploadRequest:
+		if d.Name() != "CUP" || r.Entries[0].Kind == iso.KindRefund {
+			return r
+		}
+		// A packed record carries the class flag (00 / 01), not the
+		// organisation.
+		es := make([]iso.BatchEntry, len(r.Entries))
+		for i, e := range r.Entries {
+			e.CardOrg = iso.CardOrgCUP
+			if r.Entries[i].Foreign() {
+				e.CardOrg = iso.CardOrgForeign
+			}
+			es[i] = e
+		}
+		return iso.BatchUploadRequest{Entries: es}
 	}
 	return r
 }

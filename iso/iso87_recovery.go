@@ -113,7 +113,9 @@ func (d *iso87Dialect) Repeat(orig *Message, attempt int) (*Message, error) {
 
 // Totals adds a batch the ISO87 way: sales are debits and refunds credits;
 // a void, being a reversal of its sale, counts as a debit reversal, so the
-// net (F97) is sales net of voids (domain.md §7.3, US-style column).
+// net (F97) is sales net of voids (the US-style terminal convention of
+// resza/MAB source/tranproc.c TransSettleSubNew: sales and refunds, voided
+// sales left out).
 func (d *iso87Dialect) Totals(entries []BatchEntry) Totals {
 	var c ClassTotals
 	for _, e := range entries {
@@ -135,10 +137,21 @@ func (d *iso87Dialect) Totals(entries []BatchEntry) Totals {
 // BatchLimit: F74–F77 count in ten digits; no terminal reaches that.
 func (d *iso87Dialect) BatchLimit() int { return 0 }
 
-// UploadBatchSize: ISO87 uploads one transaction per 0320.
-func (d *iso87Dialect) UploadBatchSize() int { return 1 }
-
-// CloseAfterUpload: ISO87 closes with a second settlement, 0500 960000.
-func (d *iso87Dialect) CloseAfterUpload(t Totals, c Currency, _ int, _ bool) Request {
-	return SettlementRequest{Totals: t, Currency: c, AfterUpload: true}
+// PlanUpload: a balanced 0510 (00) closes the batch; out of balance (95),
+// every pending entry goes up one a 0320 and a second settlement, 0500
+// 960000, closes it (the Hypercom/TSYS-style terminal flow of resza/MAB
+// source/tranproc.c TransSettleSubNew and TransUpLoad).
+func (d *iso87Dialect) PlanUpload(v SettlementResponse, pending []BatchEntry, _ int, t Totals, c Currency) (UploadPlan, error) {
+	switch v.Verdict {
+	case VerdictBalanced:
+		return UploadPlan{}, nil
+	case VerdictOutOfBalance:
+	default:
+		return UploadPlan{}, invalid("Verdict", "the host could not reconcile the batch; there is nothing to upload against")
+	}
+	plan := UploadPlan{Close: SettlementRequest{Totals: t, Currency: c, AfterUpload: true}}
+	for i, e := range pending {
+		plan.Steps = append(plan.Steps, UploadStep{Request: BatchUploadRequest{Entries: []BatchEntry{e}}, Entries: []int{i}})
+	}
+	return plan, nil
 }

@@ -75,11 +75,13 @@ type VoidRequest struct {
 }
 
 // RefundRequest returns money for a sale of a settled batch; Amount may be
-// less than the original's.
+// less than the original's. CardOrg is the original card's organisation
+// when the terminal knows it (CUP sends it in F63, "000" when unknown).
 type RefundRequest struct {
 	Amount   Amount
 	Card     Card
 	Original Original
+	CardOrg  CardOrg
 }
 
 // ReversalRequest is a reversal as a host reads it. Terminals do not build
@@ -102,7 +104,7 @@ type SettlementRequest struct {
 }
 
 // BatchUploadRequest sends batch entries after the host reported the batch
-// out of balance; Dialect.UploadBatchSize says how many fit one message.
+// out of balance; Dialect.PlanUpload says which go in one message.
 type BatchUploadRequest struct {
 	Entries []BatchEntry
 }
@@ -216,6 +218,9 @@ func (r RefundRequest) validate() error {
 	}
 	if r.Original.Amount.Minor != 0 && r.Amount.Minor > r.Original.Amount.Minor {
 		return invalid("Amount", "more than the original amount")
+	}
+	if err := r.CardOrg.Validate(); err != nil {
+		return err
 	}
 	return r.Card.Validate()
 }

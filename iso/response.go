@@ -28,6 +28,9 @@ type FinancialResponse struct {
 	Of      Kind
 	Amount  Amount  // the amount the host approved (differs on partial approval)
 	Balance *Amount // available balance, on a balance inquiry
+	// CardOrg is the card organisation the host names (CUP F63.1, "" when
+	// the reply has none); CUP settles and uploads by it.
+	CardOrg CardOrg
 }
 
 // ReversalResponse answers a reversal or reversal advice.

@@ -27,7 +27,28 @@ type BatchState struct {
 	Number   iso.BatchNumber `json:"number"`
 	Status   BatchStatus     `json:"status"`
 	Uploaded int             `json:"uploaded,omitempty"` // entries acknowledged in the upload
-	Updated  time.Time       `json:"updated"`
+	// Domestic and Foreign are the host's settlement verdict per card
+	// class, kept when the upload begins: a resumed upload plans from them.
+	Domestic iso.Verdict `json:"domestic,omitempty"`
+	Foreign  iso.Verdict `json:"foreign,omitempty"`
+	Updated  time.Time   `json:"updated"`
+}
+
+// Verdict is the settlement reply the upload was planned from. A batch
+// that began uploading before the verdicts were kept is out of balance in
+// both classes: everything goes up, as it did then.
+func (st BatchState) Verdict() iso.SettlementResponse {
+	dom, forn := st.Domestic, st.Foreign
+	if dom == iso.VerdictNone && forn == iso.VerdictNone {
+		dom, forn = iso.VerdictOutOfBalance, iso.VerdictOutOfBalance
+	}
+	v := iso.VerdictBalanced
+	for _, c := range []iso.Verdict{dom, forn} {
+		if c == iso.VerdictOutOfBalance || c == iso.VerdictError {
+			v = c
+		}
+	}
+	return iso.SettlementResponse{Verdict: v, Domestic: dom, Foreign: forn}
 }
 
 // ErrBatchNotEmpty: the open batch already has transactions.
@@ -143,6 +164,28 @@ func (j *Journal) SetBatchStatus(b iso.BatchNumber, to BatchStatus) error {
 	})
 }
 
+// BeginUpload moves a settling batch to uploading and keeps the host's
+// verdict per card class, in one write, before the first upload message:
+// an upload resumed after a crash plans from the same verdict. Calling it
+// again on an uploading batch changes nothing.
+func (j *Journal) BeginUpload(b iso.BatchNumber, v iso.SettlementResponse) error {
+	return j.db.Update(func(tx *bolt.Tx) error {
+		st, err := batchState(tx, b)
+		if err != nil {
+			return err
+		}
+		switch st.Status {
+		case BatchUploading:
+			return nil
+		case BatchSettling:
+		default:
+			return fmt.Errorf("%w: batch %s from %s to %s", ErrIllegalTransition, b, st.Status, BatchUploading)
+		}
+		st.Status, st.Domestic, st.Foreign = BatchUploading, v.Domestic, v.Foreign
+		return j.putBatch(tx, st)
+	})
+}
+
 // MarkUploaded records, in one write, that the host acknowledged these
 // records in a batch upload: an interrupted upload resumes after them.
 func (j *Journal) MarkUploaded(b iso.BatchNumber, ids ...uint64) error {
@@ -240,7 +283,13 @@ func (j *Journal) entries(b iso.BatchNumber, skipUploaded bool) ([]iso.BatchEntr
 	ids := make([]uint64, len(recs))
 	for i, r := range recs {
 		e := iso.BatchEntry{Kind: r.BatchKind(), STAN: r.STAN, Time: r.Created, Amount: r.Amount, RRN: r.RRN,
-			AuthCode: r.AuthCode, Foreign: r.Foreign, Voided: r.Voided()}
+			AuthCode: r.AuthCode, CardOrg: r.CardOrg, Voided: r.Voided()}
+		if r.OriginalID != 0 {
+			if o, err := j.Get(r.OriginalID); err == nil {
+				e.Original = iso.Original{STAN: o.STAN, Batch: o.Batch, Time: o.Created, RRN: o.RRN,
+					AuthCode: o.AuthCode, Amount: o.Amount}
+			}
+		}
 		if pan, err := j.PAN(r); err == nil {
 			e.PAN = pan
 		}

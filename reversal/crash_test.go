@@ -32,6 +32,17 @@ const (
 	stepAfterReply   = "after-reply-before-journal"
 	stepMidDrain     = "mid-drain"
 	stepMidUpload    = "mid-upload"
+	// CUP settlement by card class: killed after the packed foreign
+	// upload was acknowledged, before the refund's own 0320; and after a
+	// both-balanced verdict was journaled, before the upload end.
+	stepMidRefundUpload = "mid-refund-upload"
+	stepBeforeUploadEnd = "before-upload-end"
+)
+
+// The verdicts the class steps journal.
+var (
+	crashForeignOnly = iso.SettlementResponse{Verdict: iso.VerdictOutOfBalance, Domestic: iso.VerdictBalanced, Foreign: iso.VerdictOutOfBalance}
+	crashBalanced    = iso.SettlementResponse{Verdict: iso.VerdictBalanced, Domestic: iso.VerdictBalanced, Foreign: iso.VerdictBalanced}
 )
 
 // The child's script, which the parent knows by heart: two approved sales
@@ -117,8 +128,68 @@ func TestCrashChild(t *testing.T) {
 			crashMust(t, j.MarkUploaded(batch, id))
 		}
 		crashHere(step)
+	case stepMidRefundUpload:
+		crashForeignBatch(t, j, d, c)
+		batch, err := j.OpenBatch()
+		crashMust(t, err)
+		crashMust(t, j.SetBatchStatus(batch, reversal.BatchSettling))
+		crashMust(t, j.BeginUpload(batch, crashForeignOnly))
+		pending, ids, err := j.PendingUploads(batch)
+		crashMust(t, err)
+		plan, err := d.PlanUpload(crashForeignOnly, pending, 0, d.Totals(pending), c.cur)
+		crashMust(t, err)
+		if len(plan.Steps) != 2 {
+			t.Fatalf("plan has %d steps, want the packed sales and the refund", len(plan.Steps))
+		}
+		env := iso.Envelope{Terminal: "TERM0001", Merchant: "898310048161234", STAN: 90, Batch: batch, Time: time.Now()}
+		_, err = d.BuildRequest(env, plan.Steps[0].Request)
+		crashMust(t, err) // sent; the host acknowledged it
+		var acked []uint64
+		for _, i := range plan.Steps[0].Entries {
+			acked = append(acked, ids[i])
+		}
+		crashMust(t, j.MarkUploaded(batch, acked...))
+		crashHere(step)
+	case stepBeforeUploadEnd:
+		batch, err := j.OpenBatch()
+		crashMust(t, err)
+		crashMust(t, j.SetBatchStatus(batch, reversal.BatchSettling))
+		crashMust(t, j.BeginUpload(batch, crashBalanced))
+		crashHere(step)
 	}
 	t.Fatalf("step %q was never reached", step)
+}
+
+// crashForeignBatch adds two sales the host named VIS (STANs 000004 and
+// 000005) and a refund of the first (000006) to the history's two
+// domestic sales.
+func crashForeignBatch(t *testing.T, j *reversal.Journal, d iso.Dialect, c crashDialect) {
+	t.Helper()
+	var sales []reversal.Record
+	for _, m := range []int64{1100, 1200} {
+		rec, _ := crashPrepare(t, j, d, c, m)
+		s := rec.STAN.String()
+		r, err := j.Approve(rec.ID, reversal.Outcome{Code: "00", RRN: crashRRN(s), AuthCode: crashAuth(s), CardOrg: iso.CardOrgVisa})
+		crashMust(t, err)
+		sales = append(sales, r)
+	}
+	card, amount, orig := c.card(t), iso.Amount{Minor: 300, Currency: c.cur}, sales[0]
+	rec, _, err := j.Prepare(reversal.Intent{Kind: iso.KindRefund, Operator: "01", Amount: amount, PAN: card.Account(),
+		CardOrg: orig.CardOrg, OriginalID: orig.ID},
+		func(stan iso.STAN, batch iso.BatchNumber) (*iso.Message, iso.Recovery, error) {
+			env := iso.Envelope{Terminal: "TERM0001", Merchant: "898310048161234", STAN: stan, Batch: batch, Time: time.Now()}
+			m, err := d.BuildRequest(env, iso.RefundRequest{Amount: amount, Card: card, CardOrg: orig.CardOrg,
+				Original: iso.Original{STAN: orig.STAN, Batch: orig.Batch, Time: orig.Created, RRN: orig.RRN, Amount: orig.Amount}})
+			if err != nil {
+				return nil, 0, err
+			}
+			r, err := d.Recovery(m)
+			return m, r, err
+		})
+	crashMust(t, err)
+	s := rec.STAN.String()
+	_, err = j.Approve(rec.ID, reversal.Outcome{Code: "00", RRN: crashRRN(s), AuthCode: crashAuth(s)})
+	crashMust(t, err)
 }
 
 // crashHere tells the parent where the child stands and waits for SIGKILL.
@@ -215,7 +286,9 @@ func (h *crashHost) Send(_ context.Context, req *iso.Message, _ time.Time) (*iso
 // TestCrashSafety kills a journaling terminal (this binary run again as
 // TestCrashChild) with SIGKILL after prepare, after send, after an approval
 // came back but before it was journaled, in the middle of a reversal drain
-// and in the middle of a batch upload, in both dialects, and proves on the
+// and in the middle of a batch upload, in both dialects, and (CUP) between a
+// packed upload and a refund's own upload 0320 and before the upload end of
+// a balanced batch, and proves on the
 // reopened journal that: the dead process released the lock; no record was
 // lost (count, STANs 000001..N, the history's states, RRNs and encrypted
 // PANs); every unknown outcome — a host approval the terminal never
@@ -223,23 +296,34 @@ func (h *crashHost) Send(_ context.Context, req *iso.Message, _ time.Time) (*iso
 // is reversed twice, across repeated Recover/Drain calls and a reopen, and
 // a reversal interrupted mid-send is resent as a repeat (ISO87 0401); the
 // batch totals equal the approved records and exclude the crashed sale; an
-// interrupted upload resumes after its acknowledged records; and no clear
+// interrupted upload resumes after its acknowledged records, at the exact
+// message the plan from the journaled verdict names; and no clear
 // PAN, track 2 or PIN block ever reached the file.
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("re-executes the test binary")
 	}
 	var matrix []string
-	for _, step := range []string{stepAfterPrepare, stepAfterSend, stepAfterReply, stepMidDrain, stepMidUpload} {
-		for _, dialect := range []string{"cup", "iso87"} {
+	for _, step := range []string{stepAfterPrepare, stepAfterSend, stepAfterReply, stepMidDrain, stepMidUpload,
+		stepMidRefundUpload, stepBeforeUploadEnd} {
+		dialects := []string{"cup", "iso87"}
+		if step == stepMidRefundUpload || step == stepBeforeUploadEnd {
+			dialects = dialects[:1] // settlement by card class is CUP's
+		}
+		for _, dialect := range dialects {
 			outcome := "no outcome"
 			ok := t.Run(step+"/"+dialect, func(t *testing.T) {
 				path, c := filepath.Join(t.TempDir(), "journal.db"), crashDialects[dialect]
 				runCrashChild(t, step, dialect, path)
 				crashCheckNoCardData(t, c, path)
-				if step == stepMidUpload {
+				switch step {
+				case stepMidUpload:
 					outcome = crashCheckUpload(t, c, path)
-				} else {
+				case stepMidRefundUpload:
+					outcome = crashCheckRefundUpload(t, c, path)
+				case stepBeforeUploadEnd:
+					outcome = crashCheckUploadEnd(t, c, path)
+				default:
 					outcome = crashCheckUnknown(t, step, dialect, c, path)
 				}
 				crashCheckNoCardData(t, c, path)
@@ -470,6 +554,83 @@ func crashCheckUpload(t *testing.T, c crashDialect, path string) string {
 		t.Errorf("batch after resuming: %+v %v, want uploading with 5 uploaded", end, err)
 	}
 	return fmt.Sprintf("%s %d/5 → resumed %d/5, re-upload refused", st.Status, st.Uploaded, end.Uploaded)
+}
+
+// crashCheckRefundUpload proves a CUP upload killed after the packed
+// foreign sales were acknowledged resumes at the refund's own 0320: the
+// verdict per class came back from the journal, the domestic sales stay
+// home, and the upload end counts all three foreign records (202).
+func crashCheckRefundUpload(t *testing.T, c crashDialect, path string) string {
+	d := c.dialect(t)
+	j := reopenCrashed(t, path)
+	defer j.Close()
+	batch, err := j.OpenBatch()
+	crashMust(t, err)
+	st, err := j.Batch(batch)
+	if err != nil || st.Status != reversal.BatchUploading || st.Uploaded != 2 {
+		t.Fatalf("batch after the crash: %+v %v, want uploading with 2 uploaded", st, err)
+	}
+	if v := st.Verdict(); v != crashForeignOnly {
+		t.Errorf("journaled verdict %+v, want %+v", v, crashForeignOnly)
+	}
+	pending, ids, err := j.PendingUploads(batch)
+	crashMust(t, err)
+	plan, err := d.PlanUpload(st.Verdict(), pending, st.Uploaded, d.Totals(pending), c.cur)
+	crashMust(t, err)
+	if len(plan.Steps) != 1 || len(plan.Steps[0].Entries) != 1 {
+		t.Fatalf("resumed plan: %+v, want the refund alone", plan)
+	}
+	env := iso.Envelope{Terminal: "TERM0001", Merchant: "898310048161234", STAN: 91, Batch: batch, Time: time.Now()}
+	m, err := d.BuildRequest(env, plan.Steps[0].Request)
+	crashMust(t, err)
+	if m.MTI != "0320" || m.Value(3) != "200000" || m.Value(11) != "000006" || m.Value(63) != "VIS" ||
+		m.Value(60) != "25"+batch.String()+"000" || m.Value(37) != string(crashRRN("000004")) {
+		t.Errorf("resumed message: %s", m)
+	}
+	if plan.Close != (iso.BatchUploadEndRequest{Count: 3}) {
+		t.Errorf("resumed close %#v, want the 202 end counting 3", plan.Close)
+	}
+	crashMust(t, j.MarkUploaded(batch, ids[plan.Steps[0].Entries[0]]))
+	end, err := j.Batch(batch)
+	crashMust(t, err)
+	recs, err := j.ByBatch(batch)
+	crashMust(t, err)
+	for _, r := range recs {
+		if want := r.Foreign() && r.InBatch(); r.Uploaded != want {
+			t.Errorf("record %s (%q): uploaded %v, want %v", r.STAN, r.CardOrg, r.Uploaded, want)
+		}
+	}
+	return fmt.Sprintf("%s %d/3 → resumed at refund 0320 %s, end 202 count %d", st.Status, st.Uploaded, m.Value(11), end.Uploaded)
+}
+
+// crashCheckUploadEnd proves a CUP settlement killed after a both-balanced
+// verdict was journaled resumes with the upload end alone: 207, count 0.
+func crashCheckUploadEnd(t *testing.T, c crashDialect, path string) string {
+	d := c.dialect(t)
+	j := reopenCrashed(t, path)
+	defer j.Close()
+	crashCheckHistory(t, j, c, 3)
+	batch, err := j.OpenBatch()
+	crashMust(t, err)
+	st, err := j.Batch(batch)
+	if err != nil || st.Status != reversal.BatchUploading || st.Uploaded != 0 || st.Verdict() != crashBalanced {
+		t.Fatalf("batch after the crash: %+v %v, want uploading, balanced, nothing uploaded", st, err)
+	}
+	pending, _, err := j.PendingUploads(batch)
+	crashMust(t, err)
+	plan, err := d.PlanUpload(st.Verdict(), pending, st.Uploaded, d.Totals(pending), c.cur)
+	crashMust(t, err)
+	if len(plan.Steps) != 0 || plan.Close == nil {
+		t.Fatalf("resumed plan: %+v, want only the upload end", plan)
+	}
+	env := iso.Envelope{Terminal: "TERM0001", Merchant: "898310048161234", STAN: 92, Batch: batch, Time: time.Now()}
+	m, err := d.BuildRequest(env, plan.Close)
+	crashMust(t, err)
+	if m.MTI != "0320" || m.Value(48) != "0000" || m.Value(60) != "00"+batch.String()+"207" {
+		t.Errorf("resumed message: %s", m)
+	}
+	crashMust(t, j.CloseBatch(batch, 0))
+	return fmt.Sprintf("%s, balanced → resumed with the 0320 end %s F48 %s", st.Status, m.Value(60)[8:], m.Value(48))
 }
 
 // crashMust stops the test on an unexpected error.

@@ -40,8 +40,10 @@
 //     twice: once reversed, a record is final.
 //   - A STAN is never reused while a record with it is in the open batch.
 //   - The batch number advances only in CloseBatch, when the host has
-//     accepted the close; upload progress is journaled per acknowledged
-//     record, so an interrupted upload resumes where it stopped.
+//     accepted the close; the host's verdict per card class is journaled
+//     before the first upload message (BeginUpload) and upload progress per
+//     acknowledged message, so an interrupted upload is planned again from
+//     the same verdict and resumes at the message that was not acknowledged.
 //   - PCI DSS: no track data, PIN block, CVV or key is ever written. Stored
 //     requests are stripped (iso.StripSensitive); the full PAN is kept only
 //     AES-GCM-encrypted under the application's data key, bound to its

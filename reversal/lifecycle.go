@@ -12,12 +12,14 @@ import (
 
 // Intent is what a terminal is about to send, as the journal records it.
 type Intent struct {
-	Kind       iso.Kind
-	Operator   iso.OperatorCode
-	Amount     iso.Amount
-	PAN        iso.PAN // clear, when the request carries a card; stored only encrypted
-	MaskedPAN  string  // when only the masked form is known (a void of a stored sale)
-	Foreign    bool
+	Kind      iso.Kind
+	Operator  iso.OperatorCode
+	Amount    iso.Amount
+	PAN       iso.PAN // clear, when the request carries a card; stored only encrypted
+	MaskedPAN string  // when only the masked form is known (a void of a stored sale)
+	// CardOrg is the card organisation when it is known before the reply
+	// (a void's or refund's sale); a reply that names one replaces it.
+	CardOrg    iso.CardOrg
 	OriginalID uint64 // for a void or refund
 }
 
@@ -60,7 +62,7 @@ func (j *Journal) Prepare(in Intent, build BuildFunc) (Record, *iso.Message, err
 			return err
 		}
 		rec = Record{ID: id, Kind: in.Kind, State: StatePrepared, Recovery: recovery, STAN: stan, Batch: batch,
-			Operator: in.Operator, Amount: in.Amount, Foreign: in.Foreign, OriginalID: in.OriginalID,
+			Operator: in.Operator, Amount: in.Amount, CardOrg: in.CardOrg, OriginalID: in.OriginalID,
 			Created: now, Updated: now, Request: stored.Fields(),
 			Events: []Event{{At: now, State: StatePrepared, Operator: in.Operator}}}
 		rec.MaskedPAN = in.MaskedPAN
@@ -113,12 +115,16 @@ type Outcome struct {
 	AuthCode iso.AuthCode
 	Amount   iso.Amount // approved amount, when it differs (partial approval)
 	HostTime time.Time
+	CardOrg  iso.CardOrg // the card organisation the reply names, if any
 }
 
 func (o Outcome) apply(r *Record) {
 	r.Code, r.RRN, r.AuthCode, r.HostTime = o.Code, o.RRN, o.AuthCode, o.HostTime
 	if o.Amount.Minor != 0 {
 		r.Amount = o.Amount
+	}
+	if o.CardOrg != "" {
+		r.CardOrg = o.CardOrg
 	}
 }
 

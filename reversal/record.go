@@ -90,7 +90,10 @@ type Record struct {
 	Operator  iso.OperatorCode `json:"operator"`
 	Amount    iso.Amount       `json:"amount"`
 	MaskedPAN string           `json:"masked_pan,omitempty"`
-	Foreign   bool             `json:"foreign,omitempty"`
+	// CardOrg is the card organisation the host named in its reply (CUP
+	// F63.1), or for a void or refund its sale's; it decides the card
+	// class the record settles in (Foreign).
+	CardOrg iso.CardOrg `json:"card_org,omitempty"`
 
 	RRN      iso.RRN          `json:"rrn,omitempty"`
 	AuthCode iso.AuthCode     `json:"auth_code,omitempty"`
@@ -167,6 +170,9 @@ func (r Record) BatchKind() iso.Kind {
 	}
 	return r.Kind
 }
+
+// Foreign reports whether the record settles with the foreign cards.
+func (r Record) Foreign() bool { return r.CardOrg.Foreign() }
 
 // Voided reports whether an approved void cancelled this sale.
 func (r Record) Voided() bool { return r.VoidedBy != 0 }

@@ -83,7 +83,7 @@ func (t *Terminal) voidRecord(ctx context.Context, op iso.OperatorCode, orig rev
 	req := iso.VoidRequest{Original: iso.Original{STAN: orig.STAN, Batch: orig.Batch, Time: orig.Created, RRN: orig.RRN,
 		AuthCode: orig.AuthCode, Amount: orig.Amount}}
 	return t.transact(ctx, reversal.Intent{Kind: iso.KindVoid, Operator: op, Amount: orig.Amount, MaskedPAN: orig.MaskedPAN,
-		OriginalID: orig.ID}, req)
+		CardOrg: orig.CardOrg, OriginalID: orig.ID}, req)
 }
 
 // voidable says why a record cannot be voided, if it cannot.
@@ -131,10 +131,12 @@ func (t *Terminal) Refund(ctx context.Context, who Credentials, o Original, amou
 }
 
 func (t *Terminal) refundRecord(ctx context.Context, op iso.OperatorCode, orig reversal.Record, amount iso.Amount, card iso.Card) (Result, error) {
+	// The refund names the sale's card organisation (CUP F63); it and the
+	// void settle in the sale's card class.
 	req := iso.RefundRequest{Amount: amount, Card: card, Original: iso.Original{STAN: orig.STAN, Batch: orig.Batch,
-		Time: orig.Created, RRN: orig.RRN, AuthCode: orig.AuthCode, Amount: orig.Amount}}
+		Time: orig.Created, RRN: orig.RRN, AuthCode: orig.AuthCode, Amount: orig.Amount}, CardOrg: orig.CardOrg}
 	return t.transact(ctx, reversal.Intent{Kind: iso.KindRefund, Operator: op, Amount: amount, PAN: card.Account(),
-		OriginalID: orig.ID}, req)
+		CardOrg: orig.CardOrg, OriginalID: orig.ID}, req)
 }
 
 // Reverse is the application saying it could not complete an approved

@@ -10,20 +10,33 @@ import (
 
 // SettleResult is what a settlement report needs.
 type SettleResult struct {
-	Batch     iso.BatchNumber
-	Totals    iso.Totals
-	Verdict   iso.Verdict // the host's first answer
-	Uploaded  int         // entries uploaded because the host disagreed
-	NextBatch iso.BatchNumber
+	Batch   iso.BatchNumber
+	Totals  iso.Totals
+	Verdict iso.Verdict // the host's first answer, overall
+	// Domestic and Foreign say per card class what the host said and how
+	// many of the class's entries went up (CUP reconciles and uploads the
+	// classes apart; ISO87 reports Domestic only).
+	Domestic, Foreign ClassSettlement
+	Uploaded          int // entries acknowledged in the batch upload, all classes
+	NextBatch         iso.BatchNumber
+}
+
+// ClassSettlement is the settlement of one card class.
+type ClassSettlement struct {
+	Verdict  iso.Verdict // what the host said of the class
+	Uploaded int         // entries of the class acknowledged in the upload
 }
 
 // Settle closes the open batch with the host: it drains pending reversals,
-// sends the journal's totals and, if the host reports them out of balance,
-// uploads the batch the dialect's way and closes it. Every step is
-// journaled before the next message, so a Settle interrupted anywhere (a
-// crash included) resumes where it stopped; the batch number advances only
-// when the host has accepted the close. progress, if not nil, is called as
-// the upload goes (done of total).
+// sends the journal's totals and then does what the dialect plans for the
+// host's verdict (Dialect.PlanUpload): the upload messages, then the
+// request that closes the batch (CUP: always the upload end; ISO87: the
+// second settlement, and nothing when balanced). Every step is journaled
+// before the next message (the verdict before the first upload, each
+// acknowledged upload message in one write), so a Settle interrupted
+// anywhere, a crash included, resumes at the exact message it stopped at;
+// the batch number advances only when the host has accepted the close.
+// progress, if not nil, is called as the upload goes (done of total).
 func (t *Terminal) Settle(ctx context.Context, who Credentials, progress func(done, total int)) (SettleResult, error) {
 	op, err := t.authorise(ctx, who, ActionSettle)
 	if err != nil {
@@ -40,7 +53,7 @@ func (t *Terminal) Settle(ctx context.Context, who Credentials, progress func(do
 	if err != nil {
 		return SettleResult{}, err
 	}
-	entries, _, err := j.Entries(batch)
+	entries, ids, err := j.Entries(batch)
 	if err != nil {
 		return SettleResult{}, err
 	}
@@ -64,9 +77,10 @@ func (t *Terminal) Settle(ctx context.Context, who Credentials, progress func(do
 		}
 		st.Status = reversal.BatchSettling
 	}
+	var verdict iso.SettlementResponse
 	if st.Status == reversal.BatchSettling {
 		// A settlement is never reversed: if its reply is lost, it is sent
-		// again, and the batch stays open until one comes (domain.md §7.2).
+		// again, and the batch stays open until one comes.
 		reply, err := t.network(ctx, op, iso.SettlementRequest{Totals: res.Totals, Currency: currency})
 		if err != nil {
 			return res, err
@@ -75,62 +89,109 @@ func (t *Terminal) Settle(ctx context.Context, who Credentials, progress func(do
 		if !ok {
 			return res, fmt.Errorf("isoswitch: settlement answered with %T", reply)
 		}
-		res.Verdict = sr.Verdict
-		switch sr.Verdict {
-		case iso.VerdictBalanced:
-			return t.closeBatch(batch, res)
-		case iso.VerdictOutOfBalance:
-			if err := j.SetBatchStatus(batch, reversal.BatchUploading); err != nil {
-				return res, err
-			}
-		default:
+		verdict = sr
+		res.setVerdict(sr)
+		if sr.Verdict != iso.VerdictBalanced && sr.Verdict != iso.VerdictOutOfBalance {
 			return res, &DeclinedError{Code: sr.Code}
 		}
+		plan, err := d.PlanUpload(sr, entries, 0, res.Totals, currency)
+		if err != nil {
+			return res, err
+		}
+		if plan.Close == nil {
+			return t.closeBatch(batch, res)
+		}
+		if err := j.BeginUpload(batch, sr); err != nil {
+			return res, err
+		}
 	} else {
-		res.Verdict = iso.VerdictOutOfBalance // resuming an upload
+		verdict = st.Verdict() // resuming an upload: plan from the kept verdict
+		res.setVerdict(verdict)
 	}
-	uploaded, err := t.upload(ctx, op, batch, len(entries), progress)
-	res.Uploaded = uploaded
-	if err != nil {
+	if err := t.upload(ctx, op, batch, verdict, &res, currency, entries, ids, progress); err != nil {
 		return res, err
-	}
-	reply, err := t.network(ctx, op, d.CloseAfterUpload(res.Totals, currency, len(entries), false))
-	if err != nil {
-		return res, err
-	}
-	if !reply.Result().Approved() {
-		return res, &DeclinedError{Code: reply.Result()}
 	}
 	return t.closeBatch(batch, res)
 }
 
-// upload sends what the host has not acknowledged yet, as many entries a
-// message as the dialect packs, journaling each acknowledgement.
-func (t *Terminal) upload(ctx context.Context, op iso.OperatorCode, batch iso.BatchNumber, total int, progress func(int, int)) (int, error) {
-	pending, ids, err := t.cfg.Journal.PendingUploads(batch)
+func (r *SettleResult) setVerdict(v iso.SettlementResponse) {
+	r.Verdict, r.Domestic.Verdict, r.Foreign.Verdict = v.Verdict, v.Domestic, v.Foreign
+}
+
+// upload sends what the plan says for the entries the host has not
+// acknowledged yet, journaling each acknowledgement before the next
+// message, then the request that closes the batch.
+func (t *Terminal) upload(ctx context.Context, op iso.OperatorCode, batch iso.BatchNumber, v iso.SettlementResponse,
+	res *SettleResult, currency iso.Currency, entries []iso.BatchEntry, ids []uint64, progress func(int, int)) error {
+	j := t.cfg.Journal
+	pending, pendingIDs, err := j.PendingUploads(batch)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	done := total - len(pending)
-	size := t.cfg.Dialect.UploadBatchSize()
-	for len(pending) > 0 {
-		n := min(size, len(pending))
-		reply, err := t.network(ctx, op, iso.BatchUploadRequest{Entries: pending[:n]})
+	st, err := j.Batch(batch)
+	if err != nil {
+		return err
+	}
+	uploaded := map[uint64]bool{}
+	for _, id := range ids {
+		uploaded[id] = true
+	}
+	for _, id := range pendingIDs {
+		delete(uploaded, id)
+	}
+	count := func() {
+		res.Domestic.Uploaded, res.Foreign.Uploaded = 0, 0
+		for i, e := range entries {
+			switch {
+			case !uploaded[ids[i]]:
+			case e.Foreign():
+				res.Foreign.Uploaded++
+			default:
+				res.Domestic.Uploaded++
+			}
+		}
+	}
+	plan, err := t.cfg.Dialect.PlanUpload(v, pending, st.Uploaded, res.Totals, currency)
+	if err != nil {
+		return err
+	}
+	done, total := st.Uploaded, st.Uploaded+plan.Count()
+	res.Uploaded = done
+	count()
+	for _, step := range plan.Steps {
+		reply, err := t.network(ctx, op, step.Request)
 		if err != nil {
-			return done, err
+			return err
 		}
 		if !reply.Result().Approved() {
-			return done, &DeclinedError{Code: reply.Result()}
+			return &DeclinedError{Code: reply.Result()}
 		}
-		if err := t.cfg.Journal.MarkUploaded(batch, ids[:n]...); err != nil {
-			return done, err
+		acked := make([]uint64, len(step.Entries))
+		for k, i := range step.Entries {
+			acked[k] = pendingIDs[i]
+			uploaded[acked[k]] = true
 		}
-		pending, ids, done = pending[n:], ids[n:], done+n
+		if err := j.MarkUploaded(batch, acked...); err != nil {
+			return err
+		}
+		done += len(acked)
+		res.Uploaded = done
+		count()
 		if progress != nil {
 			progress(done, total)
 		}
 	}
-	return done, nil
+	if plan.Close == nil {
+		return nil
+	}
+	reply, err := t.network(ctx, op, plan.Close)
+	if err != nil {
+		return err
+	}
+	if !reply.Result().Approved() {
+		return &DeclinedError{Code: reply.Result()}
+	}
+	return nil
 }
 
 func (t *Terminal) closeBatch(batch iso.BatchNumber, res SettleResult) (SettleResult, error) {
@@ -139,6 +200,7 @@ func (t *Terminal) closeBatch(batch iso.BatchNumber, res SettleResult) (SettleRe
 	}
 	next, err := t.cfg.Journal.OpenBatch()
 	res.NextBatch = next
-	t.log.Info("batch closed", "batch", batch.String(), "next", next.String(), "uploaded", res.Uploaded)
+	t.log.Info("batch closed", "batch", batch.String(), "next", next.String(), "uploaded", res.Uploaded,
+		"domestic", res.Domestic.Verdict.String(), "foreign", res.Foreign.Verdict.String())
 	return res, err
 }

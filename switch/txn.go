@@ -64,6 +64,7 @@ func (t *Terminal) settleOutcome(rec reversal.Record, resp iso.Response) (Result
 	switch r := resp.(type) {
 	case iso.FinancialResponse:
 		out.RRN, out.AuthCode, out.HostTime, out.Amount, balance = r.RRN, r.AuthCode, r.HostTime, r.Amount, r.Balance
+		out.CardOrg = r.CardOrg
 	case iso.QROrderResponse:
 		out.RRN, out.AuthCode, out.HostTime = r.RRN, r.AuthCode, r.HostTime
 	}

@@ -8,11 +8,15 @@
 // and auth codes; answers a repeated request with 94; reverses
 // idempotently (a repeated reversal gets 00, a reversal of an unknown
 // original 25); voids an original once; refunds up to the original; serves
-// QR orders (a test pays or expires them); reconciles settlement totals
-// against its own ledger (balanced or out of balance, as the dialect says
-// it) and closes the batch after an upload. Faults can be injected per
-// message kind or by a seeded probability. The ledger can be read from the
-// test: what the host believes was approved, reversed and settled.
+// QR orders (a test pays or expires them); names the card organisation of
+// an approval from its BIN (WithCardOrgs) and files the transaction in that
+// card class; reconciles settlement totals per class against its own ledger
+// (balanced or out of balance, as the dialect says it); takes packed and
+// one-per-message uploads (Uploads lists them) and closes the batch on the
+// close the dialect plans (CUP's upload end, ISO87's 960000, or a balanced
+// ISO87 verdict). Faults can be injected per message kind or by a seeded
+// probability. The ledger can be read from the test: what the host
+// believes was approved, reversed and settled.
 //
 // A session can be recorded (WithRecording, WriteRecording) to a readable
 // fixture under testdata/ and replayed by NewReplayHost, which fails the
@@ -27,6 +31,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,6 +56,7 @@ type Host struct {
 	logger *slog.Logger
 	listen string
 	rec    *recorder
+	orgOf  func(iso.PAN) iso.CardOrg
 
 	closeOnce sync.Once
 }
@@ -65,6 +71,33 @@ func WithTMK(key []byte) Option { return func(h *Host) { h.TMK = key } }
 // request, or "" to approve. The default declines amounts whose minor units
 // end in 51 with 51 (insufficient funds) and in 05 with 05 (do not honour).
 func WithRule(rule func(iso.Request) iso.ResponseCode) Option { return func(h *Host) { h.rule = rule } }
+
+// WithCardOrgs decides the card organisation the host names in F63 of an
+// approval, from the card's PAN (empty for a payment-code sale); the
+// transaction is filed, totalled and reconciled in that organisation's
+// class. The default is DefaultCardOrg.
+func WithCardOrgs(orgOf func(iso.PAN) iso.CardOrg) Option { return func(h *Host) { h.orgOf = orgOf } }
+
+// DefaultCardOrg names a card's organisation from its BIN the way CUP
+// terminals print it (CaoEnXin/LiaoYang_POS Src/emvtranproc.c SetIssuerName):
+// 62 UnionPay "CUP", 4 "VIS", 51-55 "MCC", 35 "JCB", 34/37 "AEX"; anything
+// else, a wallet payment included, is filed as "CUP".
+func DefaultCardOrg(pan iso.PAN) iso.CardOrg {
+	p := pan.Digits()
+	switch {
+	case strings.HasPrefix(p, "62"):
+		return iso.CardOrgCUP
+	case strings.HasPrefix(p, "4"):
+		return iso.CardOrgVisa
+	case len(p) >= 2 && p[0] == '5' && p[1] >= '1' && p[1] <= '5':
+		return iso.CardOrgMC
+	case strings.HasPrefix(p, "35"):
+		return iso.CardOrgJCB
+	case strings.HasPrefix(p, "34"), strings.HasPrefix(p, "37"):
+		return iso.CardOrgAmex
+	}
+	return iso.CardOrgCUP
+}
 
 // WithFaults injects faults (see Fault), drawn with the given seed.
 func WithFaults(seed uint64, fs ...Fault) Option {
@@ -88,7 +121,8 @@ func NewHost(t testing.TB, d iso.Dialect, opts ...Option) *Host {
 
 // Start starts a host outside a test (a demo, a simulator); Close stops it.
 func Start(d iso.Dialect, opts ...Option) (*Host, error) {
-	h := &Host{d: d, TMK: DefaultTMK, rule: defaultRule, ledger: newLedger(), faults: newFaults(1, nil), listen: "127.0.0.1:0"}
+	h := &Host{d: d, TMK: DefaultTMK, rule: defaultRule, ledger: newLedger(), faults: newFaults(1, nil), listen: "127.0.0.1:0",
+		orgOf: DefaultCardOrg}
 	for _, o := range opts {
 		o(h)
 	}
@@ -161,6 +195,13 @@ func (h *Host) Totals(tid iso.TerminalID, b iso.BatchNumber) iso.Totals {
 	h.ledger.mu.Lock()
 	defer h.ledger.mu.Unlock()
 	return h.d.Totals(h.ledger.entries(tid, b))
+}
+
+// Uploads returns the batch-upload messages the host received, in order.
+func (h *Host) Uploads() []Upload {
+	h.ledger.mu.Lock()
+	defer h.ledger.mu.Unlock()
+	return append([]Upload(nil), h.ledger.upLog...)
 }
 
 // Batch is the terminal's open batch at the host.
@@ -241,13 +282,9 @@ func (h *Host) ServeISO(_ context.Context, c *isoswitch.Call) (iso.Response, err
 	case iso.SettlementRequest:
 		return h.settle(env, r, reply), nil
 	case iso.BatchUploadRequest:
-		for _, e := range r.Entries {
-			l.uploads[txnKey{env.Terminal, env.Batch, e.STAN}]++
-		}
-		return iso.BatchUploadResponse{Reply: reply(iso.CodeApproved)}, nil
+		return h.batchUpload(env, r, reply), nil
 	case iso.BatchUploadEndRequest:
-		l.closeBatch(env.Terminal, env.Batch)
-		return iso.BatchUploadResponse{Reply: reply(iso.CodeApproved), End: true}, nil
+		return h.uploadEnd(env, r, reply), nil
 	}
 	return declineOf(c.Request, iso.CodeInvalidTxn), nil
 }

@@ -215,7 +215,9 @@ func TestVoidRefundQRAndImbalance(t *testing.T) {
 			settledBalanced(t, term)
 
 			s2, _ := term.Sale(ctx(t), "01", cny(1500), visa)
-			h.Record(switchtest.Txn{Terminal: "TERM0002", Batch: s2.Batch, STAN: 999, Kind: iso.KindSale, Amount: cny(1)})
+			// A Visa sale the terminal never saw: the foreign class is out
+			// of balance, and only it goes up.
+			h.Record(switchtest.Txn{Terminal: "TERM0002", Batch: s2.Batch, STAN: 999, Kind: iso.KindSale, Amount: cny(1), CardOrg: iso.CardOrgVisa})
 			res, err := term.Settle(ctx(t), supervisor, nil)
 			if err != nil || res.Verdict != iso.VerdictOutOfBalance || res.Uploaded != 1 {
 				t.Fatalf("imbalance: %+v %v", res, err)

@@ -24,6 +24,7 @@ type Txn struct {
 	STAN     iso.STAN
 	Kind     iso.Kind
 	Amount   iso.Amount
+	CardOrg  iso.CardOrg // the organisation the host named in its reply (its class in settlement)
 	RRN      iso.RRN
 	AuthCode iso.AuthCode
 	Code     iso.ResponseCode
@@ -59,6 +60,17 @@ type ledger struct {
 	keys    map[iso.TerminalID][]byte // MAK issued at each terminal's last sign-on
 	seq     int64
 	uploads map[txnKey]int // entries received in batch uploads
+	upLog   []Upload       // upload messages, in arrival order
+}
+
+// Upload is one batch-upload message as the host received it.
+type Upload struct {
+	Terminal iso.TerminalID
+	Batch    iso.BatchNumber
+	Entries  []iso.BatchEntry // the records it carried (none for an end)
+	End      bool             // the upload end (CUP 0320 202/207)
+	Balanced bool             // an end after both classes balanced (207)
+	Count    int              // an end's F48 count of records uploaded
 }
 
 func newLedger() *ledger {
@@ -102,7 +114,7 @@ func (l *ledger) entries(tid iso.TerminalID, b iso.BatchNumber) []iso.BatchEntry
 	for _, k := range l.order {
 		t := l.txns[k]
 		if k.tid == tid && k.batch == b && t.State == Approved && t.Kind.Financial() && !t.Settled {
-			out = append(out, iso.BatchEntry{Kind: t.Kind, STAN: t.STAN, Amount: t.Amount, Voided: t.VoidedBy != 0})
+			out = append(out, iso.BatchEntry{Kind: t.Kind, STAN: t.STAN, Amount: t.Amount, CardOrg: t.CardOrg, Voided: t.VoidedBy != 0})
 		}
 	}
 	return out

@@ -13,12 +13,14 @@ func (h *Host) sale(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode
 	l := h.ledger
 	k := txnKey{env.Terminal, env.Batch, env.STAN}
 	var amount iso.Amount
+	var pan iso.PAN
 	switch r := r.(type) {
 	case iso.SaleRequest:
-		amount = r.Amount
+		amount, pan = r.Amount, r.Card.Account()
 	case iso.PaymentCodeSaleRequest:
 		amount = r.Amount
 	}
+	org := h.orgOf(pan)
 	if _, seen := l.txns[k]; seen {
 		return iso.FinancialResponse{Reply: iso.Reply{Code: iso.CodeDuplicate}, Of: r.Kind()}, nil
 	}
@@ -28,12 +30,12 @@ func (h *Host) sale(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode
 	}
 	rep := reply(code)
 	t := &Txn{Terminal: env.Terminal, Batch: env.Batch, STAN: env.STAN, Kind: r.Kind(), Amount: amount,
-		RRN: rep.RRN, AuthCode: rep.AuthCode, Code: code, State: Approved}
+		CardOrg: org, RRN: rep.RRN, AuthCode: rep.AuthCode, Code: code, State: Approved}
 	if !code.Approved() {
-		t.State = Declined
+		t.State, org = Declined, ""
 	}
 	l.add(t)
-	return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Amount: amount}, nil
+	return iso.FinancialResponse{Reply: rep, Of: r.Kind(), Amount: amount, CardOrg: org}, nil
 }
 
 // void cancels an approved sale of the open batch, once. A repeat of the
@@ -63,9 +65,9 @@ func (h *Host) void(env iso.Envelope, r iso.VoidRequest, reply func(iso.Response
 	rep := reply(iso.CodeApproved)
 	orig.VoidedBy = env.STAN
 	l.add(&Txn{Terminal: env.Terminal, Batch: env.Batch, STAN: env.STAN, Kind: iso.KindVoid, Amount: orig.Amount,
-		RRN: rep.RRN, AuthCode: rep.AuthCode, Code: rep.Code, State: Approved,
+		CardOrg: orig.CardOrg, RRN: rep.RRN, AuthCode: rep.AuthCode, Code: rep.Code, State: Approved,
 		Original: &txnKey{env.Terminal, batch, r.Original.STAN}})
-	return iso.FinancialResponse{Reply: rep, Of: iso.KindVoid, Amount: orig.Amount}, nil
+	return iso.FinancialResponse{Reply: rep, Of: iso.KindVoid, Amount: orig.Amount, CardOrg: orig.CardOrg}, nil
 }
 
 // refund returns money against a sale found by RRN, up to what is left.
@@ -89,11 +91,13 @@ func (h *Host) refund(env iso.Envelope, r iso.RefundRequest, reply func(iso.Resp
 		// a repeated advice: answer as before
 		return resp(existing.Code)
 	}
+	// The refund is filed in its sale's class, whatever F63 says: the
+	// host knows the card it approved.
 	rep := reply(iso.CodeApproved)
 	orig.Refunded += r.Amount.Minor
 	l.add(&Txn{Terminal: env.Terminal, Batch: env.Batch, STAN: env.STAN, Kind: iso.KindRefund, Amount: r.Amount,
-		RRN: rep.RRN, AuthCode: rep.AuthCode, Code: rep.Code, State: Approved, Original: &k})
-	return iso.FinancialResponse{Reply: rep, Of: iso.KindRefund, Amount: r.Amount}, nil
+		CardOrg: orig.CardOrg, RRN: rep.RRN, AuthCode: rep.AuthCode, Code: rep.Code, State: Approved, Original: &k})
+	return iso.FinancialResponse{Reply: rep, Of: iso.KindRefund, Amount: r.Amount, CardOrg: orig.CardOrg}, nil
 }
 
 // reverse undoes a transaction the host approved: 00 the first time and
@@ -158,8 +162,11 @@ func (h *Host) qr(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode) 
 	return out, nil
 }
 
-// settle reconciles the terminal's totals with the ledger's. A balanced
-// batch closes at once; after an upload, the close (ISO87's 960000) does.
+// settle reconciles the terminal's totals with the ledger's, per card
+// class. Whether the verdict closes the batch at once is the dialect's to
+// say (Dialect.PlanUpload: ISO87 closes a balanced batch; CUP always waits
+// for the upload end); otherwise the close after the upload does (ISO87's
+// 960000, CUP's upload end).
 func (h *Host) settle(env iso.Envelope, r iso.SettlementRequest, reply func(iso.ResponseCode) iso.Reply) iso.Response {
 	l := h.ledger
 	if r.AfterUpload {
@@ -178,10 +185,31 @@ func (h *Host) settle(env iso.Envelope, r iso.SettlementRequest, reply func(iso.
 	if dom != iso.VerdictBalanced || forn != iso.VerdictBalanced {
 		overall = iso.VerdictOutOfBalance
 	}
-	if overall == iso.VerdictBalanced {
-		l.closeBatch(env.Terminal, env.Batch)
-	}
 	// The code is left to the dialect, which spells the verdict its way.
 	rep := iso.Reply{HostTime: time.Now(), RRN: l.rrn()}
-	return iso.SettlementResponse{Reply: rep, Verdict: overall, Domestic: dom, Foreign: forn}
+	resp := iso.SettlementResponse{Reply: rep, Verdict: overall, Domestic: dom, Foreign: forn}
+	if plan, err := h.d.PlanUpload(resp, nil, 0, r.Totals, r.Currency); err == nil && plan.Close == nil {
+		l.closeBatch(env.Terminal, env.Batch)
+	}
+	return resp
+}
+
+// batchUpload takes an upload message: packed records or a refund alone.
+// Each record is counted against the transaction it names (by STAN).
+func (h *Host) batchUpload(env iso.Envelope, r iso.BatchUploadRequest, reply func(iso.ResponseCode) iso.Reply) iso.Response {
+	l := h.ledger
+	for _, e := range r.Entries {
+		l.uploads[txnKey{env.Terminal, env.Batch, e.STAN}]++
+	}
+	l.upLog = append(l.upLog, Upload{Terminal: env.Terminal, Batch: env.Batch, Entries: append([]iso.BatchEntry(nil), r.Entries...)})
+	return iso.BatchUploadResponse{Reply: reply(iso.CodeApproved)}
+}
+
+// uploadEnd closes the batch: CUP sends it whatever the verdict, 207 after
+// both classes balanced and 202 otherwise, F48 the records uploaded.
+func (h *Host) uploadEnd(env iso.Envelope, r iso.BatchUploadEndRequest, reply func(iso.ResponseCode) iso.Reply) iso.Response {
+	l := h.ledger
+	l.upLog = append(l.upLog, Upload{Terminal: env.Terminal, Batch: env.Batch, End: true, Balanced: r.Balanced, Count: r.Count})
+	l.closeBatch(env.Terminal, env.Batch)
+	return iso.BatchUploadResponse{Reply: reply(iso.CodeApproved), End: true}
 }
