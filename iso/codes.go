@@ -67,6 +67,9 @@ var codeTable = map[ResponseCode]codeInfo{
 	"54": {"expired card", ActionDecline},
 	"55": {"incorrect PIN", ActionOperator},
 	"61": {"exceeds amount limit", ActionDecline},
+	// ISO 8583:1987 63 security violation; posswitch's ISO87 hosts answer
+	// it to a missing or bad MAC and to a terminal without working keys.
+	"63": {"security violation, sign on again", ActionResignOn},
 	"64": {"original amount incorrect", ActionDecline},
 	"65": {"exceeds frequency limit", ActionDecline},
 	"68": {"response received too late", ActionRetry},

@@ -117,18 +117,28 @@ func TestServerServesTheTerminal(t *testing.T) {
 	}
 }
 
-// TestServerRefusesABadMAC: a request MACed under another key reaches the
-// handler marked invalid.
+// TestServerRefusesABadMAC: a request MACed under another key is answered
+// A0 by the Server itself and never reaches the handler; a Permissive
+// server hands it over marked invalid instead.
 func TestServerRefusesABadMAC(t *testing.T) {
 	d := dialectsUnderTest(t)["cup"]
-	a := &approver{keys: &keyring{keys: map[iso.TerminalID][]byte{}}}
-	wrongKeys := &keyring{keys: map[iso.TerminalID][]byte{"TERM0001": testPIK}}
-	_, addr := startServer(t, d, a, wrongKeys, nil)
-	term, _ := newTerminal(t, &scriptedHost{d: d, addr: addr})
-	_, err := term.Sale(ctx5(t), "01", cny10, visa)
-	var de *isoswitch.DeclinedError
-	if !errors.As(err, &de) || de.Code != iso.CodeMACError || a.macsBad.Load() != 1 {
-		t.Fatalf("err = %v, bad MACs %d", err, a.macsBad.Load())
+	for _, permissive := range []bool{false, true} {
+		a := &approver{keys: &keyring{keys: map[iso.TerminalID][]byte{}}}
+		wrongKeys := &keyring{keys: map[iso.TerminalID][]byte{"TERM0001": testPIK}}
+		srv, addr := startServer(t, d, a, wrongKeys, func(s *isoswitch.Server) { s.Permissive = permissive })
+		term, _ := newTerminal(t, &scriptedHost{d: d, addr: addr})
+		_, err := term.Sale(ctx5(t), "01", cny10, visa)
+		var de *isoswitch.DeclinedError
+		if !errors.As(err, &de) || de.Code != iso.CodeMACError {
+			t.Fatalf("permissive %v: err = %v", permissive, err)
+		}
+		wantHandler, wantServer := int64(0), uint64(1)
+		if permissive {
+			wantHandler, wantServer = 1, 0
+		}
+		if a.macsBad.Load() != wantHandler || srv.Stats().BadMAC != wantServer {
+			t.Errorf("permissive %v: handler saw %d bad MACs, server refused %d", permissive, a.macsBad.Load(), srv.Stats().BadMAC)
+		}
 	}
 }
 

@@ -2,7 +2,11 @@
 // net/http/httptest runs an HTTP server: NewHost starts it on 127.0.0.1:0
 // and t.Cleanup stops it.
 //
-// The host behaves like a real one: it issues working keys at sign-on
+// The host behaves like a real one: it refuses what a real host refuses
+// before acting on anything (isoswitch.Server's checks: a missing mandatory
+// field or an undecodable one gets 30, an unregistered terminal CUP 97 /
+// ISO87 03, a terminal that has not signed on or a financial request
+// without a valid MAC CUP A0 / ISO87 63; see strict.go); it issues working keys at sign-on
 // (wrapped under the terminal master key, with check values) and verifies
 // and signs MACs with them; it approves or declines by rules; issues RRNs
 // and auth codes; answers a repeated request with 94; reverses
@@ -51,6 +55,7 @@ type Host struct {
 	logger *slog.Logger
 	listen string
 	rec    *recorder
+	known  isoswitch.TerminalSet // registered terminals (strict.go); nil: every one
 
 	closeOnce sync.Once
 }
@@ -99,6 +104,9 @@ func Start(d iso.Dialect, opts ...Option) (*Host, error) {
 	h.Addr = ln.Addr().String()
 	h.srv = &isoswitch.Server{Dialect: d, Handler: h, Keys: h.ledger, Intercept: h.intercept,
 		IdleTimeout: time.Minute, ReadTimeout: 10 * time.Second, Logger: h.logger}
+	if h.known != nil {
+		h.srv.Terminals = h.known
+	}
 	h.served = make(chan error, 1)
 	go func() { h.served <- h.srv.Serve(ln) }()
 	return h, nil
