@@ -21,8 +21,9 @@ type Call struct {
 	Message  *iso.Message // as decoded, raw bytes kept
 	Frame    iso.Frame    // TPDU and header as received
 	// MACValid is true when the request carried a MAC that verified under
-	// the terminal's key, false when it carried none or a bad one (the
-	// handler decides: CUP hosts answer A0).
+	// the terminal's key, false when it carried none or a bad one. The
+	// Server refuses a bad MAC itself (see Server) unless Permissive; then
+	// the handler decides.
 	MACValid bool
 	HasMAC   bool
 }
