@@ -99,3 +99,23 @@ func dialectByName(t *testing.T, name string) iso.Dialect {
 	}
 	return d
 }
+
+// TestCUPEchoWithoutSTAN: the CUP reference terminal sends its echo test
+// with no F11 (CaoEnXin/LiaoYang_POS Src/tranproc.c SetCommReqField); a host
+// reads it as an echo, and F11 is not among its mandatory fields.
+func TestCUPEchoWithoutSTAN(t *testing.T) {
+	d := dialectByName(t, "cup")
+	m, err := iso.MessageFromFields(map[string]string{"0": "0820", "41": "TERM0001", "42": "898310048161234", "60": "00000001301"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, req, err := d.ParseRequest(m)
+	if err != nil || req.Kind() != iso.KindEcho || env.Terminal != "TERM0001" {
+		t.Fatalf("%v %v %v", env, req, err)
+	}
+	for _, id := range d.(iso.HostRules).MandatoryFields(req) {
+		if !m.Has(id) {
+			t.Errorf("F%d mandatory on an echo", id)
+		}
+	}
+}

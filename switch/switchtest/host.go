@@ -231,7 +231,10 @@ func (h *Host) ServeISO(_ context.Context, c *isoswitch.Call) (iso.Response, err
 	switch r := c.Request.(type) {
 	case iso.SignOnRequest:
 		return h.signOn(env, r, reply(iso.CodeApproved))
-	case iso.SignOffRequest, iso.EchoRequest:
+	case iso.SignOffRequest:
+		delete(l.keys, env.Terminal) // signed off: no working keys until the next sign-on
+		return iso.NetworkResponse{Reply: reply(iso.CodeApproved), Of: r.Kind()}, nil
+	case iso.EchoRequest:
 		return iso.NetworkResponse{Reply: reply(iso.CodeApproved), Of: r.Kind()}, nil
 	case iso.BalanceInquiryRequest:
 		return iso.FinancialResponse{Reply: reply(iso.CodeApproved), Of: r.Kind(),

@@ -293,3 +293,30 @@ func iso87Frame(tid, stan string, skip int) []byte {
 	body := "0200" + strings.ToUpper(hex.EncodeToString(bitmap[:])) + data.String()
 	return append(binary.BigEndian.AppendUint16(nil, uint16(len(body))), body...)
 }
+
+// TestSignOffEndsTheSession: after a sign-off the host holds no working
+// keys for the terminal; the Terminal signs on again by itself before its
+// next sale, which the host approves.
+func TestSignOffEndsTheSession(t *testing.T) {
+	for name, d := range dialects(t) {
+		t.Run(name, func(t *testing.T) {
+			h := switchtest.NewHost(t, d)
+			term, _ := terminal(t, h, d, "TERM0001")
+			if !h.SignedOn("TERM0001") {
+				t.Fatal("not signed on after Start")
+			}
+			if err := term.SignOff(ctx(t)); err != nil {
+				t.Fatal(err)
+			}
+			if h.SignedOn("TERM0001") {
+				t.Fatal("still signed on at the host after a sign-off")
+			}
+			if _, err := term.Sale(ctx(t), "01", cny(1000), visa); err != nil {
+				t.Fatalf("sale after sign-off: %v", err)
+			}
+			if !h.SignedOn("TERM0001") || h.ServerStats().NotSignedOn != 0 {
+				t.Errorf("signed on %v, refusals %+v", h.SignedOn("TERM0001"), h.ServerStats())
+			}
+		})
+	}
+}
