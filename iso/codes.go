@@ -3,8 +3,9 @@ package iso
 // ResponseCode is F39 of a reply, two characters.
 type ResponseCode string
 
-// Response codes posswitch acts on by name (domain.md §5.1; ISO 8583:1987
-// meanings, CUP's where CUP differs).
+// Response codes posswitch acts on by name: ISO 8583:1987 meanings, CUP's
+// where CUP differs (the terminal texts of CaoEnXin/LiaoYang_POS
+// Src/globalvar.c sRetErrInfo).
 const (
 	CodeApproved          ResponseCode = "00"
 	CodePartialApproval   ResponseCode = "10"
@@ -26,8 +27,9 @@ const (
 )
 
 // Action is what a terminal should do with a reply, the CUP action classes
-// (domain.md §5.1): A approve, B retry, C decline, D operator, E system fault,
-// with the codes that demand a new sign-on split out of E.
+// (as quoted in https://sxfpos.com/408734): A approve, B retry, C decline,
+// D operator, E system fault, with the codes that demand a new sign-on
+// split out of E.
 type Action int
 
 const (
@@ -67,6 +69,9 @@ var codeTable = map[ResponseCode]codeInfo{
 	"54": {"expired card", ActionDecline},
 	"55": {"incorrect PIN", ActionOperator},
 	"61": {"exceeds amount limit", ActionDecline},
+	// ISO 8583:1987 63 security violation; posswitch's ISO87 hosts answer
+	// it to a missing or bad MAC and to a terminal without working keys.
+	"63": {"security violation, sign on again", ActionResignOn},
 	"64": {"original amount incorrect", ActionDecline},
 	"65": {"exceeds frequency limit", ActionDecline},
 	"68": {"response received too late", ActionRetry},

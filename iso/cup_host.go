@@ -79,8 +79,13 @@ func (d *cupDialect) classify(m *Message) (Kind, error) {
 }
 
 func (d *cupDialect) ParseRequest(m *Message) (Envelope, Request, error) {
-	env, err := envelopeOf(m)
-	if err != nil {
+	var env Envelope
+	var err error
+	if m.MTI == "0820" && !m.Has(11) {
+		// An echo test carries no F11 (CaoEnXin/LiaoYang_POS Src/tranproc.c
+		// SetCommReqField skips it for RESPONSE_TEST): STAN 0.
+		env = Envelope{Terminal: TerminalID(m.Value(41)), Merchant: MerchantID(m.Value(42))}
+	} else if env, err = envelopeOf(m); err != nil {
 		return Envelope{}, nil, err
 	}
 	f60 := m.Value(60)

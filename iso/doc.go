@@ -13,7 +13,12 @@
 //	    └─ CheckReply(req, reply, mac)                MTI, F3/F11/F41 echoed, F42, F4, MAC on approvals
 //	         └─ Dialect.ParseResponse(req, reply)     → FinancialResponse{Reply{Code, RRN, AuthCode}}
 //
-// A host runs the mirror image: ParseRequest, BuildResponse, Encode.
+// A host runs the mirror image: ParseRequest, BuildResponse, Encode. Before
+// it acts on a request it applies the dialect's HostRules (the mandatory
+// fields of the published specification, which kinds must carry a MAC or a
+// prior sign-on, and the codes a refusal is answered with); Salvage reads
+// the MTI and leading fields of a body Decode refused, so a format error
+// can still be answered.
 // Packages above iso (the journal, the terminal and host sessions) only ever
 // ask the Dialect; none of them branches on a dialect's name.
 //

@@ -25,6 +25,18 @@
 // resumable at every step and advances the batch number only when the
 // host has accepted the close.
 //
+// # The host side
+//
+// Server is the acquirer side (switchtest's simulator runs on it). It
+// refuses on its own what a real host refuses, before its Handler sees a
+// request: a body that does not decode, an unknown message or a missing
+// mandatory field gets 30 (a body whose MTI, F11 and F41 cannot be read
+// closes the connection); a terminal Terminals does not know gets CUP 97 /
+// ISO87 03; a terminal without working keys, and a financial request
+// without a valid MAC, get CUP A0 / ISO87 63. The rules are the dialect's
+// (iso.HostRules), taken from published terminal specifications; Stats
+// counts the refusals and Permissive turns the request checks off.
+//
 // # Connections
 //
 // A connection runs on moov-io/iso8583-connection with posswitch's framing

@@ -21,8 +21,9 @@ type Call struct {
 	Message  *iso.Message // as decoded, raw bytes kept
 	Frame    iso.Frame    // TPDU and header as received
 	// MACValid is true when the request carried a MAC that verified under
-	// the terminal's key, false when it carried none or a bad one (the
-	// handler decides: CUP hosts answer A0).
+	// the terminal's key, false when it carried none or a bad one. The
+	// Server refuses a bad MAC itself (see Server) unless Permissive; then
+	// the handler decides.
 	MACValid bool
 	HasMAC   bool
 }
@@ -57,14 +58,33 @@ type KeyStore interface {
 
 // Server serves a dialect on a listener: it reads each frame, decodes and
 // checks it, hands the typed request to the Handler, then encodes, MACs and
-// frames the reply. A frame that does not decode closes the connection; a
-// message that decodes but is no request the dialect knows gets a format
-// error (30). Every connection runs its requests concurrently, replies
-// written whole, one at a time.
+// frames the reply. Every connection runs its requests concurrently,
+// replies written whole, one at a time.
+//
+// Before the Handler sees a request, the Server refuses what a real host
+// refuses, with the dialect's codes (iso.HostRules; see Refusals):
+//
+//   - a body that does not decode (a bad BCD digit, a length over the
+//     field's maximum) is answered with a format error (30) when its MTI,
+//     F11 and F41 can still be read, and otherwise closes the connection
+//     (counted in ServerStats.Dropped);
+//   - a message that is no request the dialect knows, or lacks a field the
+//     dialect's specification makes mandatory, gets 30;
+//   - a terminal Terminals does not know gets CUP 97 / ISO87 03;
+//   - with Keys set, a terminal that holds no working key (never signed
+//     on) gets CUP A0 / ISO87 63 on anything but sign-on, sign-off and
+//     echo, and so does a request the dialect MACs that carries no MAC or
+//     a bad one (and any request whose MAC does not verify).
+//
+// Refused requests never reach the Handler, so a simulator's ledger never
+// holds them. Permissive turns the request checks off (decoding failures
+// still get 30 or a closed connection).
 type Server struct {
 	Dialect     iso.Dialect
 	Handler     Handler
-	Keys        KeyStore      // verifies request MACs and signs approvals; nil: none
+	Keys        KeyStore      // verifies request MACs and signs approvals; nil: none, and no MAC or sign-on check
+	Terminals   Terminals     // which terminals the host knows; nil: every one
+	Permissive  bool          // hand every parsed request to the Handler unchecked
 	IdleTimeout time.Duration // close a connection with no request for this long (default 5 min)
 	ReadTimeout time.Duration // a frame, once begun, must arrive within this (default 30 s)
 	MaxConns    int           // connections at once (default 256); more are closed on accept
@@ -72,6 +92,8 @@ type Server struct {
 	// Intercept, if set, decides how each reply is delivered: the hook a
 	// simulator injects faults through. It gets the encoded reply.
 	Intercept func(c *Call, reply []byte) Delivery
+
+	stats serverCounters
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -168,8 +190,15 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 		m, err := s.Dialect.Decode(fr.Body)
 		if err != nil {
-			s.logger().Warn("undecodable message; closing connection", "remote", c.RemoteAddr().String(), "err", err)
-			return
+			reply := s.undecodable(fr.Body)
+			if reply == nil {
+				s.stats.dropped.Add(1)
+				s.logger().Warn("undecodable message; closing connection", "remote", c.RemoteAddr().String(), "err", err)
+				return
+			}
+			s.logger().Info("undecodable message answered 30", "remote", c.RemoteAddr().String(), "err", err)
+			s.write(c, &wmu, fr, reply, 1)
+			continue
 		}
 		s.inFlight.Add(1)
 		go func() {
@@ -226,18 +255,23 @@ func (s *Server) serveOne(ctx context.Context, c net.Conn, wmu *sync.Mutex, fr i
 		c.Close()
 		return
 	}
+	if s.write(c, wmu, fr, reply, 1+btoi(d.Twice)) && d.CloseAfter {
+		c.Close()
+	}
+}
+
+// write sends reply times times as the answer to fr; false when it failed.
+func (s *Server) write(c net.Conn, wmu *sync.Mutex, fr iso.Frame, reply []byte, times int) bool {
 	wmu.Lock()
 	defer wmu.Unlock()
-	for range 1 + btoi(d.Twice) {
+	for range times {
 		c.SetWriteDeadline(time.Now().Add(orDefault(s.ReadTimeout, 30*time.Second)))
 		if err := s.Dialect.Framing().WriteFrame(c, s.Dialect.ReplyFrame(fr, reply)); err != nil {
 			s.logger().Info("reply not written", "err", err)
-			return
+			return false
 		}
 	}
-	if d.CloseAfter {
-		c.Close()
-	}
+	return true
 }
 
 func btoi(b bool) int {
@@ -251,6 +285,7 @@ func btoi(b bool) int {
 func (s *Server) answer(ctx context.Context, fr iso.Frame, m *iso.Message) (*Call, []byte, error) {
 	env, req, err := s.Dialect.ParseRequest(m)
 	if err != nil {
+		s.stats.formatErrors.Add(1)
 		reply, err := s.formatError(m)
 		return nil, reply, err
 	}
@@ -264,6 +299,10 @@ func (s *Server) answer(ctx context.Context, fr iso.Frame, m *iso.Message) (*Cal
 	}
 	if call.HasMAC = m.Has(64) || m.Has(128); call.HasMAC && haveKey {
 		call.MACValid = iso.VerifyMessageMAC(m, mac) == nil
+	}
+	if why := s.refusal(call, haveKey); why != 0 {
+		body, err := s.refuse(call, why)
+		return call, body, err
 	}
 	resp, err := s.Handler.ServeISO(ctx, call)
 	if err != nil || resp == nil {
@@ -292,6 +331,12 @@ func (s *Server) answer(ctx context.Context, fr iso.Frame, m *iso.Message) (*Cal
 // formatError answers a message the dialect cannot read as a request:
 // response MTI, its identifying fields echoed, F39 30.
 func (s *Server) formatError(m *iso.Message) ([]byte, error) {
+	return s.codeReply(m, iso.CodeFormatError)
+}
+
+// codeReply is the bare answer to m: response MTI, the identifying fields
+// echoed, F39 code, no MAC.
+func (s *Server) codeReply(m *iso.Message, code iso.ResponseCode) ([]byte, error) {
 	mti := iso.ResponseMTI(m.MTI)
 	if mti == "" {
 		return nil, fmt.Errorf("no response MTI for %s", m.MTI)
@@ -302,7 +347,7 @@ func (s *Server) formatError(m *iso.Message) ([]byte, error) {
 			reply.Set(id, v)
 		}
 	}
-	reply.Set(39, string(iso.CodeFormatError))
+	reply.Set(39, string(code))
 	return s.Dialect.Encode(reply, nil)
 }
 

@@ -117,18 +117,28 @@ func TestServerServesTheTerminal(t *testing.T) {
 	}
 }
 
-// TestServerRefusesABadMAC: a request MACed under another key reaches the
-// handler marked invalid.
+// TestServerRefusesABadMAC: a request MACed under another key is answered
+// A0 by the Server itself and never reaches the handler; a Permissive
+// server hands it over marked invalid instead.
 func TestServerRefusesABadMAC(t *testing.T) {
 	d := dialectsUnderTest(t)["cup"]
-	a := &approver{keys: &keyring{keys: map[iso.TerminalID][]byte{}}}
-	wrongKeys := &keyring{keys: map[iso.TerminalID][]byte{"TERM0001": testPIK}}
-	_, addr := startServer(t, d, a, wrongKeys, nil)
-	term, _ := newTerminal(t, &scriptedHost{d: d, addr: addr})
-	_, err := term.Sale(ctx5(t), "01", cny10, visa)
-	var de *isoswitch.DeclinedError
-	if !errors.As(err, &de) || de.Code != iso.CodeMACError || a.macsBad.Load() != 1 {
-		t.Fatalf("err = %v, bad MACs %d", err, a.macsBad.Load())
+	for _, permissive := range []bool{false, true} {
+		a := &approver{keys: &keyring{keys: map[iso.TerminalID][]byte{}}}
+		wrongKeys := &keyring{keys: map[iso.TerminalID][]byte{"TERM0001": testPIK}}
+		srv, addr := startServer(t, d, a, wrongKeys, func(s *isoswitch.Server) { s.Permissive = permissive })
+		term, _ := newTerminal(t, &scriptedHost{d: d, addr: addr})
+		_, err := term.Sale(ctx5(t), "01", cny10, visa)
+		var de *isoswitch.DeclinedError
+		if !errors.As(err, &de) || de.Code != iso.CodeMACError {
+			t.Fatalf("permissive %v: err = %v", permissive, err)
+		}
+		wantHandler, wantServer := int64(0), uint64(1)
+		if permissive {
+			wantHandler, wantServer = 1, 0
+		}
+		if a.macsBad.Load() != wantHandler || srv.Stats().BadMAC != wantServer {
+			t.Errorf("permissive %v: handler saw %d bad MACs, server refused %d", permissive, a.macsBad.Load(), srv.Stats().BadMAC)
+		}
 	}
 }
 
@@ -136,7 +146,7 @@ func TestServerRefusesABadMAC(t *testing.T) {
 // a message no request kind matches gets a format error (30).
 func TestServerMalformedInput(t *testing.T) {
 	d := dialectsUnderTest(t)["iso87"]
-	_, addr := startServer(t, d, &approver{keys: &keyring{keys: map[iso.TerminalID][]byte{}}}, nil, nil)
+	srv, addr := startServer(t, d, &approver{keys: &keyring{keys: map[iso.TerminalID][]byte{}}}, nil, nil)
 
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -147,6 +157,9 @@ func TestServerMalformedInput(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 		t.Errorf("garbage: read %v, want the connection closed", err)
+	}
+	if st := srv.Stats(); st.Dropped != 1 {
+		t.Errorf("stats %+v, want one dropped connection", st)
 	}
 
 	c2, err := net.Dial("tcp", addr)
@@ -199,5 +212,34 @@ func TestServerLimitsAndTimeouts(t *testing.T) {
 	first.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := first.Read(make([]byte, 1)); !errors.Is(err, io.EOF) || time.Since(start) > 3*time.Second {
 		t.Errorf("idle connection: %v after %s", err, time.Since(start))
+	}
+}
+
+// TestServerRefusesAnUnknownTerminal: with Terminals set, a terminal that
+// is not registered cannot even sign on: CUP 97 "terminal not registered",
+// ISO87 03 "invalid merchant"; the handler never sees it.
+func TestServerRefusesAnUnknownTerminal(t *testing.T) {
+	want := map[string]iso.ResponseCode{"cup": iso.CodeTerminalNotRegistered, "iso87": iso.CodeInvalidMerchant}
+	for name, d := range dialectsUnderTest(t) {
+		t.Run(name, func(t *testing.T) {
+			a := &approver{keys: &keyring{keys: map[iso.TerminalID][]byte{}}}
+			srv, addr := startServer(t, d, a, a.keys, func(s *isoswitch.Server) {
+				s.Terminals = isoswitch.TerminalSet{"TERM0002": true}
+			})
+			term, err := isoswitch.New(isoswitch.Config{Dialect: d, Addr: addr, Terminal: "TERM0001",
+				Merchant: "898310048161234", MasterKey: testTMK, Journal: openJournal(t)}, isoswitch.WithTimeout(2*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer term.Close()
+			err = term.Start(ctx5(t), "01")
+			var de *isoswitch.DeclinedError
+			if !errors.As(err, &de) || de.Code != want[name] {
+				t.Fatalf("start: %v, want declined %s", err, want[name])
+			}
+			if n := len(a.keys.keys); n != 0 || srv.Stats().UnknownTerminal != 1 {
+				t.Errorf("keys issued %d, stats %+v", n, srv.Stats())
+			}
+		})
 	}
 }

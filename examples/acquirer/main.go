@@ -11,7 +11,11 @@
 // drop, close-before, close-after, garble, twice, wrong-stan, break-mac;
 // kinds sale, payment-code, balance, void, refund, reversal, settlement,
 // batch-upload, batch-upload-end, sign-on, sign-off, echo, qr-create,
-// qr-query, qr-close, or any. Every request and reply is logged to stderr
+// qr-query, qr-close, or any. -terminal ID (repeatable) registers the
+// terminals the host knows; without it every terminal is. Like a real host
+// it refuses a missing mandatory field (30), an unregistered terminal (CUP
+// 97, ISO87 03), and a terminal that has not signed on or a financial
+// request without a valid MAC (CUP A0, ISO87 63). Every request and reply is logged to stderr
 // with log/slog, masked (card data never appears in clear); to see them,
 // terminals connect through a relay in this process (see relay.go), and
 // -trace=false lets the host listen on the address itself instead. SIGINT
@@ -65,6 +69,7 @@ type config struct {
 	seed    uint64
 	tmk     []byte
 	trace   bool
+	known   []iso.TerminalID // registered terminals; none: every terminal is known
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -83,6 +88,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 				cfg.faults = append(cfg.faults, f)
 			}
 			return err
+		})
+	fs.Func("terminal", "register a terminal `ID` (repeatable); others are refused (CUP 97, ISO87 03). Default: every terminal",
+		func(s string) error {
+			tid := iso.TerminalID(s)
+			if err := tid.Validate(); err != nil {
+				return err
+			}
+			cfg.known = append(cfg.known, tid)
+			return nil
 		})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -135,6 +149,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		switchtest.WithLogger(logger)}
 	if !cfg.trace {
 		opts = append(opts, switchtest.WithAddr(cfg.listen)) // no relay: the host listens itself
+	}
+	if len(cfg.known) > 0 {
+		opts = append(opts, switchtest.WithTerminals(cfg.known...))
 	}
 	host, err := switchtest.Start(cfg.dialect, opts...)
 	if err != nil {

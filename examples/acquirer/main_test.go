@@ -254,6 +254,7 @@ func TestBadFlags(t *testing.T) {
 		{"-fault", "garble:sale:1.5"},
 		{"-fault", "garble:sale:0"},
 		{"-seed", "-1"},
+		{"-terminal", "T1"},
 		{"extra"},
 	} {
 		stdout := &syncBuffer{}
@@ -280,5 +281,30 @@ func TestParseFault(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("parseFault(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
+	}
+}
+
+// TestRegisteredTerminals: with -terminal the host knows only those; any
+// other terminal cannot even sign on (CUP 97 "terminal not registered").
+func TestRegisteredTerminals(t *testing.T) {
+	addr, _ := acquirer(t, "-dialect", "cup", "-terminal", "TERM0002")
+	d, err := dialectOf("cup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	term, err := isoswitch.New(isoswitch.Config{Dialect: d, Addr: addr, Terminal: "TERM0001", Merchant: "898310048161234",
+		MasterKey: switchtest.DefaultTMK, Journal: j}, isoswitch.WithTimeout(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { term.Close(); j.Close() })
+	err = term.Start(testCtx(t), "00")
+	var de *isoswitch.DeclinedError
+	if !errors.As(err, &de) || de.Code != iso.CodeTerminalNotRegistered {
+		t.Fatalf("start: %v, want declined 97", err)
 	}
 }

@@ -2,7 +2,11 @@
 // net/http/httptest runs an HTTP server: NewHost starts it on 127.0.0.1:0
 // and t.Cleanup stops it.
 //
-// The host behaves like a real one: it issues working keys at sign-on
+// The host behaves like a real one: it refuses what a real host refuses
+// before acting on anything (isoswitch.Server's checks: a missing mandatory
+// field or an undecodable one gets 30, an unregistered terminal CUP 97 /
+// ISO87 03, a terminal that has not signed on or a financial request
+// without a valid MAC CUP A0 / ISO87 63; see strict.go); it issues working keys at sign-on
 // (wrapped under the terminal master key, with check values) and verifies
 // and signs MACs with them; it approves or declines by rules; issues RRNs
 // and auth codes; answers a repeated request with 94; reverses
@@ -57,6 +61,7 @@ type Host struct {
 	listen string
 	rec    *recorder
 	orgOf  func(iso.PAN) iso.CardOrg
+	known  isoswitch.TerminalSet // registered terminals (strict.go); nil: every one
 
 	closeOnce sync.Once
 }
@@ -133,6 +138,9 @@ func Start(d iso.Dialect, opts ...Option) (*Host, error) {
 	h.Addr = ln.Addr().String()
 	h.srv = &isoswitch.Server{Dialect: d, Handler: h, Keys: h.ledger, Intercept: h.intercept,
 		IdleTimeout: time.Minute, ReadTimeout: 10 * time.Second, Logger: h.logger}
+	if h.known != nil {
+		h.srv.Terminals = h.known
+	}
 	h.served = make(chan error, 1)
 	go func() { h.served <- h.srv.Serve(ln) }()
 	return h, nil
@@ -264,7 +272,10 @@ func (h *Host) ServeISO(_ context.Context, c *isoswitch.Call) (iso.Response, err
 	switch r := c.Request.(type) {
 	case iso.SignOnRequest:
 		return h.signOn(env, r, reply(iso.CodeApproved))
-	case iso.SignOffRequest, iso.EchoRequest:
+	case iso.SignOffRequest:
+		delete(l.keys, env.Terminal) // signed off: no working keys until the next sign-on
+		return iso.NetworkResponse{Reply: reply(iso.CodeApproved), Of: r.Kind()}, nil
+	case iso.EchoRequest:
 		return iso.NetworkResponse{Reply: reply(iso.CodeApproved), Of: r.Kind()}, nil
 	case iso.BalanceInquiryRequest:
 		return iso.FinancialResponse{Reply: reply(iso.CodeApproved), Of: r.Kind(),
