@@ -82,7 +82,7 @@ var cupMandatory = map[Kind][]int{
 	KindRefund:         {3, 4, 11, 22, 25, 41, 42, 49, 60, 61, 63}, // A trans "refund" (F63 card organisation, "000" when unknown)
 	KindReversal:       {3, 4, 11, 22, 25, 39, 41, 42, 49, 60},     // A trans "reverseConsum" (F39 the reason)
 	KindSettlement:     {11, 41, 42, 48, 49, 60, 63},               // S1 PosSettleTran (F48 totals, F63 operator)
-	KindBatchUpload:    {11, 41, 42, 48, 60},                       // S1 BatchMagOnLineTrans (no F49: #17 of our review)
+	KindBatchUpload:    {11, 41, 42, 48, 60},                       // S1 BatchMagOnLineTrans; SetCommReqField returns before F49 for POS_BATCH_UP
 	KindBatchUploadEnd: {11, 41, 42, 48, 60},                       // S1 PosBatchUp (F48 the count)
 	KindSignOn:         {11, 41, 42, 60, 63},                       // A trans "sign"
 	KindSignOff:        {11, 41, 42, 60},                           // S1 SetCommReqField, POS_LOGOFF
@@ -108,6 +108,13 @@ func (d *cupDialect) MandatoryFields(r Request) []int {
 			f = append(append([]int(nil), f...), d.codeField)
 		}
 		return f
+	case BatchUploadRequest:
+		// A refund is uploaded alone, as a copy of its advice (S1 Src/tranproc.c
+		// BatchSendOffTrans2_Refund): proc code, amount, the original's RRN and
+		// F61, the card organisation; no packed F48.
+		if len(r.Entries) == 1 && r.Entries[0].Kind == KindRefund {
+			return []int{3, 4, 11, 37, 41, 42, 60, 61, 63}
+		}
 	case QROrderCreateRequest, QROrderQueryRequest, QROrderCloseRequest:
 		return qrMandatory(r, d.qr)
 	}
