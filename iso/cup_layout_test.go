@@ -1,0 +1,160 @@
+package iso_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/posswitch/posswitch/iso"
+)
+
+// The CUP wire layout of odd-length variable numeric fields, checked against
+// bytes laid by hand from the public CUP terminal sources:
+//
+//   - CaoEnXin/LiaoYang_POS Src/pack8583.c iPackElement / iUnPackElement:
+//     an n..LLVAR / n...LLLVAR field is packed from its first digit on, the
+//     odd digit count's pad nibble 0 last; its length prefix is a BCD number.
+//   - alon0808/ProjectAfcApp code/AfcCore/UnionPay/qpboc_8583.c
+//     Build_qpboc_8583_60_login: 60.3 "003" goes out as the bytes 00 30.
+//   - wuxinxi/unionpay util/EncodeUtil.java: an odd BCD string gets a 0 on
+//     the right.
+
+// hexBytes reads hex written with spaces for readability.
+func hexBytes(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func cupDialect(t *testing.T) iso.Dialect {
+	t.Helper()
+	d, err := iso.CUP(iso.WithClock(fixedClock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func encodeCUP(t *testing.T, d iso.Dialect, e iso.Envelope, r iso.Request) []byte {
+	t.Helper()
+	m, err := d.BuildRequest(e, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac, err := d.NewMAC(testMAK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := d.Encode(m, mac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func TestCUPOddVariableFieldsAreLeftAligned(t *testing.T) {
+	d := cupDialect(t)
+	e := env(1)
+	e.Batch = 1
+	cases := []struct {
+		name string
+		req  iso.Request
+		want string // the field as it must appear in the body, prefix included
+	}{
+		// Sale F60 = 60.1 "22" + 60.2 batch "000001" + 60.3 "000": 11 digits,
+		// LLL 0011, then 22 00 00 01 00 and the last digit 0 with pad 0
+		// (LiaoYang_POS TrTable {POS_SALE,"00","22","000"}, iPackElement).
+		{"sale F60", iso.SaleRequest{Amount: cny, Card: iso.Card{Track2: testTrack2, Entry: iso.EntryMode{Method: iso.EntryMagstripe}}},
+			"00 11 22 00 00 01 00 00"},
+		// Sign-on F60 = "00" + "000001" + scheme "003": 60.3 ends in 00 30,
+		// as ProjectAfcApp Build_qpboc_8583_60_login writes it.
+		{"sign-on F60", iso.SignOnRequest{Scheme: iso.KeysDoubleDES}, "00 11 00 00 00 01 00 30"},
+		// A 19-digit UnionPay PAN (Luhn-valid 6217000000000000004): LL 19,
+		// then the digits from the first, pad 0 last (iPackElement Attr_var1).
+		{"19-digit F2", iso.SaleRequest{Amount: cny, Card: iso.Card{PAN: "6217000000000000004", Expiry: "2812", Entry: iso.EntryMode{Method: iso.EntryManual}}},
+			"19 62 17 00 00 00 00 00 00 00 40"},
+	}
+	for _, tc := range cases {
+		body := encodeCUP(t, d, e, tc.req)
+		want := hexBytes(t, tc.want)
+		if !bytes.Contains(body, want) {
+			t.Errorf("%s: body %X does not hold %X", tc.name, body, want)
+		}
+	}
+}
+
+// cupSignOnReply is a host's 0810 laid out by hand: the fields a CUP host
+// answers a sign-on with (alon0808/ProjectAfcApp qpboc_8583.c 0810 table),
+// F60 given by the caller.
+func cupSignOnReply(t *testing.T, f60 string) []byte {
+	return hexBytes(t, strings.Join([]string{
+		"08 10",                   // MTI
+		"00 38 00 00 0E C0 00 14", // bitmap: 11 12 13 37 38 39 41 42 60 62
+		"00 00 50",                // F11 n6
+		"10 30 17",                // F12 n6
+		"03 14",                   // F13 n4
+		hex.EncodeToString([]byte("307310000042")), // F37 an12
+		hex.EncodeToString([]byte("A1B2C3")),       // F38 an6
+		hex.EncodeToString([]byte("00")),           // F39 an2
+		hex.EncodeToString([]byte("TERM0001")),     // F41 ans8
+		hex.EncodeToString([]byte("898310048161234")),
+		f60,
+		// F62 LLL 040, scheme 003: PIK 16 + CV 4, MAK 8 + 8 zero bytes + CV 4
+		// (chfenix/iso8583 SignResponse.java quotes the layout).
+		"00 40",
+		"00112233445566778899AABBCCDDEEFF 01020304",
+		"0011223344556677 0000000000000000 05060708",
+	}, ""))
+}
+
+func TestCUPHostBatchIsReadLeftAligned(t *testing.T) {
+	d := cupDialect(t)
+	req, err := d.BuildRequest(env(50), iso.SignOnRequest{Scheme: iso.KeysDoubleDES})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// F60 = "00" + batch "000008" + "003", pad last: 00 11 00 00 00 08 00 30.
+	// Right-aligned reading would make it batch 000080.
+	reply, err := d.Decode(cupSignOnReply(t, "00 11 00 00 00 08 00 30"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reply.Value(60); got != "00000008003" {
+		t.Errorf("F60 reads %q, want 00000008003", got)
+	}
+	resp, err := d.ParseResponse(req, reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := resp.(iso.SignOnResponse).Batch; b != 8 {
+		t.Errorf("sign-on reply batch %s, want 000008", b)
+	}
+}
+
+func TestCUPDecoderRefusesNonZeroPad(t *testing.T) {
+	d := cupDialect(t)
+	// Same 0810 with the pad nibble of F60 set to 3: a peer that
+	// right-aligned "0000000800" + "3"... is not a CUP layout.
+	_, err := d.Decode(cupSignOnReply(t, "00 11 00 00 00 08 00 33"))
+	if !errors.Is(err, iso.ErrMalformed) {
+		t.Fatalf("decode: %v, want ErrMalformed", err)
+	}
+	var me *iso.MalformedError
+	if !errors.As(err, &me) || me.Field != 60 {
+		t.Fatalf("error %v does not name F60", err)
+	}
+	if !strings.Contains(err.Error(), "field 60: pad nibble 3, want 0") {
+		t.Errorf("error %q does not say which pad nibble", err)
+	}
+	// A fixed-length n field keeps its pad first: F23 (n3) with pad 1.
+	body := hexBytes(t, "08 00 00 00 02 00 00 00 00 00 10 23")
+	var me2 *iso.MalformedError
+	if _, err := d.Decode(body); !errors.As(err, &me2) || me2.Field != 23 {
+		t.Errorf("F23 with pad nibble 1: %v, want a MalformedError naming F23", err)
+	}
+}
