@@ -10,19 +10,16 @@ import (
 // (domain.md §1–§3, §7.1). See the package doc for the field map.
 type cupDialect struct{ base }
 
-// CUP header defaults: application type 60 (POS), software version 31,
-// status 0 (normal) with processing requirement 0, sub-version 000000.
-var defaultCUPHeader = []byte{0x60, 0x31, 0x00, 0x00, 0x00, 0x00}
-
 // CUP returns the CUP dialect: 2-byte binary length, a 5-byte TPDU (default
-// 60 0000 0000; set yours with WithTPDU), the 6-byte CUP header, BCD fields,
+// 60 0000 0000; set yours with WithTPDU), the 6-byte CUP header (default
+// 60 31 00 00 00 00; set yours with WithCUPHeader), BCD fields,
 // CUP ECB MAC in F64.
 func CUP(opts ...Option) (Dialect, error) {
 	d := &cupDialect{base{
 		codec:             newCodec(cupSpec, false, redactCUP),
-		framing:           Framing{Prefix: LengthBinary2, TPDU: true, HeaderLen: len(defaultCUPHeader)},
+		framing:           Framing{Prefix: LengthBinary2, TPDU: true, HeaderLen: cupHeaderLen},
 		tpdu:              TPDU{0x60, 0, 0, 0, 0},
-		header:            append([]byte(nil), defaultCUPHeader...),
+		header:            DefaultCUPHeader().Bytes(),
 		clock:             time.Now,
 		qr:                QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 59},
 		reversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
@@ -217,9 +214,7 @@ func buildQRRequest(m *Message, q QROrderMapping, r Request, f60 string) {
 	m.Set(64, macPlaceholder)
 }
 
-// SignOnRequested reads the processing-requirement nibble of the CUP
-// header (the low nibble of its third byte; domain.md §1.1): 3 asks for a
-// new sign-on.
-func (d *cupDialect) SignOnRequested(reply Frame) bool {
-	return len(reply.Header) == len(defaultCUPHeader) && reply.Header[2]&0x0F == 3
-}
+// Requirement reads the processing-requirement nibble of a CUP reply
+// header (the low nibble of its third byte; CaoEnXin/LiaoYang_POS
+// Src/trancomm.c OnlineDownOrUp).
+func (d *cupDialect) Requirement(reply Frame) HostRequirement { return cupRequirement(reply) }

@@ -158,3 +158,50 @@ func TestCUPDecoderRefusesNonZeroPad(t *testing.T) {
 		t.Errorf("F23 with pad nibble 1: %v, want a MalformedError naming F23", err)
 	}
 }
+
+// TestCUPHeaderIsConfigurable: the 6-byte header is 60 31 00 00 00 00 by
+// default (CaoEnXin/LiaoYang_POS Src/trancomm.c MakeReqPacket: 60 31 00 +
+// BCD version) and can be set, e.g. to wuxinxi/unionpay's
+// 61 31 00 31 30 31; bad values are refused before anything is built.
+func TestCUPHeaderIsConfigurable(t *testing.T) {
+	d := cupDialect(t)
+	if got, want := d.Frame([]byte{1}).Header, hexBytes(t, "60 31 00 00 00 00"); !bytes.Equal(got, want) {
+		t.Errorf("default header % X, want % X", got, want)
+	}
+	w, err := iso.CUP(iso.WithCUPHeader(iso.CUPHeader{AppType: 0x61, Version: 0x31, SubVersion: "313031"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := encodeCUP(t, w, env(1), iso.EchoRequest{})
+	frame, err := w.Framing().AppendFrame(nil, w.Frame(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2-byte length, TPDU 60 0000 0000, then the header.
+	if got, want := frame[7:13], hexBytes(t, "61 31 00 31 30 31"); !bytes.Equal(got, want) {
+		t.Errorf("header on the wire % X, want % X", got, want)
+	}
+	test, err := iso.CUP(iso.WithCUPHeader(iso.CUPHeader{AppType: 0x60, Version: 0x31, Status: 1, SubVersion: "310000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := test.Frame(nil).Header, hexBytes(t, "60 31 10 31 00 00"); !bytes.Equal(got, want) {
+		t.Errorf("test-mode header % X, want % X", got, want)
+	}
+	for name, h := range map[string]iso.CUPHeader{
+		"short sub-version": {AppType: 0x60, Version: 0x31, SubVersion: "00000"},
+		"long sub-version":  {AppType: 0x60, Version: 0x31, SubVersion: "0000000"},
+		"letters":           {AppType: 0x60, Version: 0x31, SubVersion: "00000A"},
+		"status 2":          {AppType: 0x60, Version: 0x31, Status: 2, SubVersion: "000000"},
+		"non-BCD app type":  {AppType: 0x6A, Version: 0x31, SubVersion: "000000"},
+		"zero app type":     {Version: 0x31, SubVersion: "000000"},
+	} {
+		var fe *iso.FieldError
+		if _, err := iso.CUP(iso.WithCUPHeader(h)); !errors.As(err, &fe) || !errors.Is(err, iso.ErrInvalidInput) {
+			t.Errorf("%s: %v, want a FieldError", name, err)
+		}
+	}
+	if _, err := iso.ISO87(iso.WithCUPHeader(iso.DefaultCUPHeader())); !errors.Is(err, iso.ErrInvalidInput) {
+		t.Errorf("ISO87 took a CUP header: %v", err)
+	}
+}

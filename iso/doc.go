@@ -39,8 +39,8 @@
 // # Dialects
 //
 // Two are shipped; WithFraming, WithTPDU, WithClock, WithQROrderMapping and
-// WithReversalDoneCodes configure both, WithBinaryBitmap and
-// WithAdviceAfter the ISO87 one.
+// WithReversalDoneCodes configure both, WithCUPHeader the CUP one,
+// WithBinaryBitmap and WithAdviceAfter the ISO87 one.
 //
 // CUP follows the China UnionPay POS-terminal specification as public
 // terminal code implements it (CaoEnXin/LiaoYang_POS Src/pack8583.c,
@@ -56,6 +56,12 @@
 // Build_qpboc_8583_60_login sends 60.3 003 as 00 30), in F22 (left-aligned,
 // LiaoYang_POS UpdateEntryModeByPIN) and in tracks F35/F36. So a sale's F60
 // 22 000001 000 is 00 11 22 00 00 01 00 00 on the wire.
+// WithCUPHeader sets the header (CUPHeader: application type, version,
+// terminal status, sub-version; LiaoYang_POS Src/trancomm.c MakeReqPacket
+// sends 60 31 00 + its BCD version). A reply header's processing
+// requirement nibble is read by Dialect.Requirement (HostRequirement: 3 sign
+// on again, 1/2/4–7 downloads and uploads) and set by a host with
+// SetHostRequirement.
 //
 //	sale                 0200 000000, F60.1 22; card in F2/F14/F22/F23/F35, PIN in F26/F52/F53
 //	payment-code sale    0200 000000, F22 032, code in F59 tag A3

@@ -25,6 +25,12 @@ type Call struct {
 	// handler decides: CUP hosts answer A0).
 	MACValid bool
 	HasMAC   bool
+	// Requirement, when the handler sets it, goes in the reply's CUP
+	// header as the host's processing requirement (iso.SetHostRequirement):
+	// iso.RequireSignOn makes the terminal sign on again, the others ask
+	// it for downloads or uploads. A dialect without a CUP header cannot
+	// carry one: the reply goes without it and a warning is logged.
+	Requirement iso.HostRequirement
 }
 
 // Handler answers calls. A nil response with a nil error sends nothing (a
@@ -226,11 +232,19 @@ func (s *Server) serveOne(ctx context.Context, c net.Conn, wmu *sync.Mutex, fr i
 		c.Close()
 		return
 	}
+	out := s.Dialect.ReplyFrame(fr, reply)
+	if call != nil && call.Requirement != iso.RequireNone {
+		if set, err := iso.SetHostRequirement(out, call.Requirement); err == nil {
+			out = set
+		} else {
+			s.logger().Warn("processing requirement not sent", "err", err)
+		}
+	}
 	wmu.Lock()
 	defer wmu.Unlock()
 	for range 1 + btoi(d.Twice) {
 		c.SetWriteDeadline(time.Now().Add(orDefault(s.ReadTimeout, 30*time.Second)))
-		if err := s.Dialect.Framing().WriteFrame(c, s.Dialect.ReplyFrame(fr, reply)); err != nil {
+		if err := s.Dialect.Framing().WriteFrame(c, out); err != nil {
 			s.logger().Info("reply not written", "err", err)
 			return
 		}

@@ -83,6 +83,7 @@ type Terminal struct {
 	scheme         iso.KeyScheme
 	auth           Authoriser
 	currency       iso.Currency
+	notices        func(iso.HostRequirement)
 	engine         *reversal.Engine
 	stats          counters
 
@@ -104,6 +105,33 @@ type Terminal struct {
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
+}
+
+// WithHostNotices calls notice with every processing requirement a CUP
+// host puts in a reply header other than RequireSignOn, which the terminal
+// acts on itself (it signs on again before its next request). The others
+// (download parameters, CA public keys, IC parameters or the blacklist,
+// upload the terminal status, TMS download, and unassigned values) are
+// tasks for the application; posswitch has no message for them. A
+// requirement never changes the outcome of the transaction whose reply
+// carried it. notice runs on its own goroutine, once per reply, and must
+// be safe for concurrent use. Without this option they are logged.
+func WithHostNotices(notice func(iso.HostRequirement)) Option {
+	return func(t *Terminal) { t.notices = notice }
+}
+
+// onRequirement is called by the connection's read loop; it must not block.
+func (t *Terminal) onRequirement(r iso.HostRequirement) {
+	if r == iso.RequireSignOn {
+		t.mu.Lock()
+		t.resignOn = true
+		t.mu.Unlock()
+		return
+	}
+	t.log.Info("host processing requirement", "requirement", r.String())
+	if t.notices != nil {
+		go t.notices(r)
+	}
 }
 
 // New checks the configuration and returns a terminal. It does not
@@ -200,7 +228,7 @@ func (t *Terminal) connection(ctx context.Context) (*hostConn, error) {
 	t.mu.Unlock()
 
 	o := dialOptions{addr: t.cfg.Addr, tls: t.tls, connectTimeout: t.timeout, late: t.onLate,
-		signOnRequested: func() { t.mu.Lock(); t.resignOn = true; t.mu.Unlock() }}
+		requirement: t.onRequirement}
 	if !t.perTransaction {
 		o.idle, o.ping = t.keepAlive, t.keepAliveEcho
 		o.closed = func(h *hostConn) { t.dropConnection(h) }
