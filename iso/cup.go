@@ -25,6 +25,7 @@ func CUP(opts ...Option) (Dialect, error) {
 		reversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
 		newMAC:            NewCUPECBMAC,
 		codeField:         59,
+		currency:          CNY,
 		name:              "CUP",
 	}}
 	if err := d.apply(opts); err != nil {
@@ -132,9 +133,17 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		if len(r.Entries) > d.UploadBatchSize() {
 			return nil, invalid("Entries", "CUP packs at most %d entries in one upload", d.UploadBatchSize())
 		}
+		// No F49: CaoEnXin/LiaoYang_POS Src/tranproc.c SetCommReqField
+		// returns before F25/F49 for POS_BATCH_UP, so the packed amounts
+		// are in the dialect's currency, which every entry must be in.
+		for i, e := range r.Entries {
+			if e.Amount.Currency != d.currency {
+				return nil, invalid(fmt.Sprintf("Entries[%d].Amount.Currency", i),
+					"CUP's batch upload carries no currency; amounts must be in %s (WithCurrency)", d.currency.Alpha)
+			}
+		}
 		m.MTI = "0320"
 		m.Set(48, cupUploadF48(r.Entries))
-		m.Set(49, r.Entries[0].Amount.Currency.Numeric)
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603Settle))
 	case BatchUploadEndRequest:
 		m.MTI = "0320"
@@ -153,6 +162,10 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603SignOff))
 	case EchoRequest:
 		m.MTI = "0820"
+		// No F11: CaoEnXin/LiaoYang_POS Src/tranproc.c SetCommReqField
+		// leaves the trace number out of RESPONSE_TEST (60.3 301). The
+		// reply is matched on MTI class and terminal ID instead.
+		m.Unset(11)
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603Echo))
 	case QROrderCreateRequest, QROrderQueryRequest, QROrderCloseRequest:
 		buildQRRequest(m, d.qr, r, cupF60(cup601Mgmt, env.Batch, cup603None))

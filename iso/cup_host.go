@@ -57,6 +57,11 @@ func (d *cupDialect) classify(m *Message) (Kind, error) {
 
 func (d *cupDialect) ParseRequest(m *Message) (Envelope, Request, error) {
 	env, err := envelopeOf(m)
+	if !m.Has(11) && m.MTI == "0820" && cupNetCode(m) == cup603Echo {
+		// A CUP echo carries no F11 (LiaoYang_POS SetCommReqField skips
+		// the trace for RESPONSE_TEST): its envelope has STAN 0.
+		env, err = Envelope{Terminal: TerminalID(m.Value(41)), Merchant: MerchantID(m.Value(42))}, nil
+	}
 	if err != nil {
 		return Envelope{}, nil, err
 	}
@@ -108,11 +113,9 @@ func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Reque
 		cur, err := CurrencyByCode(m.Value(49))
 		return SettlementRequest{Totals: t, Currency: cur}, err
 	case KindBatchUpload:
-		cur, err := CurrencyByCode(m.Value(49))
-		if err != nil {
-			return nil, err
-		}
-		entries, err := parseCUPUploadF48(m.Value(48), cur)
+		// The packed upload carries no F49 (LiaoYang_POS SetCommReqField):
+		// its amounts are in the dialect's currency.
+		entries, err := parseCUPUploadF48(m.Value(48), d.currency)
 		return BatchUploadRequest{Entries: entries}, err
 	case KindBatchUploadEnd:
 		f48 := m.Value(48)

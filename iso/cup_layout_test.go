@@ -205,3 +205,84 @@ func TestCUPHeaderIsConfigurable(t *testing.T) {
 		t.Errorf("ISO87 took a CUP header: %v", err)
 	}
 }
+
+// TestCUPEchoCarriesNoTrace: CaoEnXin/LiaoYang_POS Src/tranproc.c
+// SetCommReqField leaves F11 out of RESPONSE_TEST (0820, 60.3 301). A host
+// reads such an echo and answers it without F11.
+func TestCUPEchoCarriesNoTrace(t *testing.T) {
+	d := cupDialect(t)
+	want := hexBytes(t, strings.Join([]string{
+		"08 20",
+		"00 00 00 00 00 C0 00 10", // bitmap: 41 42 60, no 11
+		hex.EncodeToString([]byte("TERM0001")),
+		hex.EncodeToString([]byte("898310048161234")),
+		"00 11 00 00 00 07 30 10", // F60 00 000007 301, pad 0 last
+	}, ""))
+	if got := encodeCUP(t, d, env(52), iso.EchoRequest{}); !bytes.Equal(got, want) {
+		t.Errorf("echo body\n got % X\nwant % X", got, want)
+	}
+	m, err := d.Decode(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, r, err := d.ParseRequest(m)
+	if err != nil {
+		t.Fatalf("host cannot read an echo without F11: %v", err)
+	}
+	if _, ok := r.(iso.EchoRequest); !ok || e.STAN != 0 || e.Terminal != "TERM0001" {
+		t.Errorf("read %T with %+v", r, e)
+	}
+	reply, err := d.BuildResponse(m, iso.NetworkResponse{Reply: iso.Reply{Code: "00", HostTime: fixtureTime, RRN: "307310000042"}, Of: iso.KindEcho})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply.Has(11) {
+		t.Error("the echo reply invents an F11")
+	}
+	if err := iso.CheckReply(m, reply, nil); err != nil {
+		t.Errorf("the reply fails the terminal's checks: %v", err)
+	}
+	// A sign-off still carries its trace.
+	if m, _ := d.BuildRequest(env(53), iso.SignOffRequest{}); !m.Has(11) {
+		t.Error("sign-off lost F11")
+	}
+}
+
+// TestCUPBatchUploadCarriesNoCurrency: the packed 0320 (60.3 201) has no
+// F49 (LiaoYang_POS SetCommReqField returns before F25/F49 for
+// POS_BATCH_UP); the host reads the amounts in the dialect's currency.
+func TestCUPBatchUploadCarriesNoCurrency(t *testing.T) {
+	d := cupDialect(t)
+	entries := []iso.BatchEntry{{Kind: iso.KindSale, STAN: 42, PAN: panUnionPay, Amount: cny}}
+	body := encodeCUP(t, d, env(60), iso.BatchUploadRequest{Entries: entries})
+	// Bitmap: 11, 41, 42, 48, 60; no 49.
+	if got, want := body[2:10], hexBytes(t, "00 20 00 00 00 C1 00 10"); !bytes.Equal(got, want) {
+		t.Errorf("upload bitmap % X, want % X", got, want)
+	}
+	m, err := d.Decode(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, r, err := d.ParseRequest(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.(iso.BatchUploadRequest).Entries[0].Amount; got != cny {
+		t.Errorf("host read %v, want %v", got, cny)
+	}
+	// Another dialect currency: the same bytes read in it, and entries in
+	// CNY are refused before anything is built.
+	hk, err := iso.CUP(iso.WithCurrency(iso.HKD))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, r, err := hk.ParseRequest(m); err != nil || r.(iso.BatchUploadRequest).Entries[0].Amount.Currency != iso.HKD {
+		t.Errorf("HKD dialect read %+v, %v", r, err)
+	}
+	if _, err := hk.BuildRequest(env(61), iso.BatchUploadRequest{Entries: entries}); !errors.Is(err, iso.ErrInvalidInput) {
+		t.Errorf("CNY entries on an HKD dialect: %v, want ErrInvalidInput", err)
+	}
+	if _, err := iso.ISO87(iso.WithCurrency(iso.CNY)); !errors.Is(err, iso.ErrInvalidInput) {
+		t.Errorf("ISO87 took WithCurrency: %v", err)
+	}
+}

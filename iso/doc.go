@@ -39,7 +39,8 @@
 // # Dialects
 //
 // Two are shipped; WithFraming, WithTPDU, WithClock, WithQROrderMapping and
-// WithReversalDoneCodes configure both, WithCUPHeader the CUP one,
+// WithReversalDoneCodes configure both, WithCUPHeader and WithCurrency the
+// CUP one,
 // WithBinaryBitmap and WithAdviceAfter the ISO87 one.
 //
 // CUP follows the China UnionPay POS-terminal specification as public
@@ -73,10 +74,13 @@
 //	refund repeat        the same 0220 resent (it is an advice; it is not reversed)
 //	settlement           0500, F48 = 62 digits of totals (domestic, foreign), F60.3 201, F63 operator;
 //	                     the reply's F48 result digits say balanced (1), not (2), error (3)
-//	batch upload         0320, F48 = count + up to 8 records (org, trace, PAN n20, amount), F60.3 201
+//	batch upload         0320, F48 = count + up to 8 records (org, trace, PAN n20, amount), F60.3 201;
+//	                     no F49 (LiaoYang_POS SetCommReqField): amounts in the dialect's currency
+//	                     (WithCurrency, default CNY)
 //	batch upload end     0320, F48 = count n4, F60.3 202 (after "not balanced") or 207
 //	sign-on              0800, F60.3 001/003/004, F63 operator; reply F62 = keys + check values
-//	sign-off, echo       0820, F60.3 002 / 301
+//	sign-off, echo       0820, F60.3 002 / 301; the echo carries no F11 (LiaoYang_POS
+//	                     SetCommReqField), its reply pairs on MTI class and terminal ID
 //
 // ISO87 is generic ISO 8583:1987 in ASCII, as Hypercom/TSYS-style POS hosts
 // take it (domain.md §2.2, §4, §7.2): 2-byte binary length and no TPDU by

@@ -73,7 +73,10 @@ var (
 
 // matchID pairs a reply with its request: MTI class (0200 with 0210,
 // 0400/0401 with 0410), STAN and terminal ID. moov's default, F11 alone,
-// would pair a reversal's 0410 with a late 0210 of the same STAN.
+// would pair a reversal's 0410 with a late 0210 of the same STAN. A CUP
+// echo and its reply carry no STAN (CaoEnXin/LiaoYang_POS Src/tranproc.c
+// SetCommReqField): they pair on MTI class and terminal ID, which holds
+// because the terminal sends one echo at a time.
 func matchID(m *iso.Message) string {
 	mti := m.MTI
 	if len(mti) == 4 {

@@ -99,6 +99,7 @@ type Terminal struct {
 	closed    bool
 
 	undoMu sync.Mutex // voids, refunds and cancels check and act one at a time
+	echoMu sync.Mutex // one echo outstanding: a CUP echo has no STAN to tell two apart
 
 	// Recoveries started in the background after an unknown outcome; Close
 	// stops and waits for them.

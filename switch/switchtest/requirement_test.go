@@ -96,3 +96,58 @@ func TestHostRequirementReachesTheApp(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 }
+
+// TestCUPEchoWithoutSTAN: over real TCP, the CUP echo goes out without F11
+// (CaoEnXin/LiaoYang_POS Src/tranproc.c SetCommReqField), the host answers
+// it, and the terminal pairs the reply with it; concurrent echoes queue.
+func TestCUPEchoWithoutSTAN(t *testing.T) {
+	d, err := iso.CUP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := switchtest.NewHost(t, d)
+	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	var mu sync.Mutex
+	var echoes []*iso.Message
+	term, err := isoswitch.New(isoswitch.Config{Dialect: d, Addr: h.Addr, Terminal: "TERM0001", Merchant: "898310048161234",
+		MasterKey: h.TMK, Journal: j}, isoswitch.WithTimeout(time.Second),
+		isoswitch.WithTrace(func(dir string, m *iso.Message) {
+			if m.MTI == "0820" || m.MTI == "0830" {
+				mu.Lock()
+				echoes = append(echoes, m)
+				mu.Unlock()
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { term.Close() })
+	if err := term.Start(ctx(t), "01"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := term.Echo(ctx(t)); err != nil {
+				t.Errorf("echo: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(echoes) != 6 {
+		t.Fatalf("%d echo messages traced, want 3 sent and 3 received", len(echoes))
+	}
+	for _, m := range echoes {
+		if m.Has(11) {
+			t.Errorf("%s carries F11", m.MTI)
+		}
+	}
+}
