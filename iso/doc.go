@@ -40,8 +40,7 @@
 //
 // Two are shipped; WithFraming, WithTPDU, WithClock, WithQROrderMapping and
 // WithReversalDoneCodes configure both, WithCUPHeader and WithCurrency the
-// CUP one,
-// WithBinaryBitmap and WithAdviceAfter the ISO87 one.
+// CUP one, WithBinaryBitmap and WithAdviceAfter the ISO87 one.
 //
 // CUP follows the China UnionPay POS-terminal specification as public
 // terminal code implements it (CaoEnXin/LiaoYang_POS Src/pack8583.c,
