@@ -278,6 +278,17 @@ func (t *Terminal) release(c *hostConn) {
 // ErrTimeout or ErrConnectionLost (outcome unknown), iso.ErrBadReply
 // (outcome unknown; ErrMACMismatch inside when the MAC failed).
 func (t *Terminal) exchange(ctx context.Context, req *iso.Message) (*iso.Message, error) {
+	reply, err := t.exchangeKeep(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return reply, nil
+}
+
+// exchangeKeep is exchange, except that a reply which arrived but failed
+// iso.CheckReply comes back with the error: the caller may keep what the
+// host said (its F38) for the reversal.
+func (t *Terminal) exchangeKeep(ctx context.Context, req *iso.Message) (*iso.Message, error) {
 	t.mu.Lock()
 	mac := t.mac
 	t.mu.Unlock()
@@ -306,7 +317,7 @@ func (t *Terminal) exchange(ctx context.Context, req *iso.Message) (*iso.Message
 	}
 	t.traceMsg("recv", reply)
 	if err := iso.CheckReply(req, reply, mac); err != nil {
-		return nil, err
+		return reply, err
 	}
 	if a := iso.ResponseCode(reply.Value(39)).Action(); a == iso.ActionResignOn {
 		t.mu.Lock()
