@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/posswitch/posswitch/iso"
-	isoswitch "github.com/posswitch/posswitch/switch"
 	"github.com/posswitch/posswitch/reversal"
+	isoswitch "github.com/posswitch/posswitch/switch"
 )
 
 // TestReversalCarriesTheReceivedAuthCode: over real TCP, the host approves
