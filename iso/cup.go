@@ -7,7 +7,9 @@ import (
 )
 
 // cupDialect spells the China UnionPay POS-terminal specification
-// (domain.md §1–§3, §7.1). See the package doc for the field map.
+// as the public CUP terminal CaoEnXin/LiaoYang_POS implements it
+// (Src/tranproc.c SetCommReqField, Src/trancomm.c, Src/globalvar.c
+// TrTable). See the package doc for the field map.
 type cupDialect struct{ base }
 
 // CUP returns the CUP dialect: 2-byte binary length, a 5-byte TPDU (default
@@ -36,7 +38,8 @@ func CUP(opts ...Option) (Dialect, error) {
 
 func (d *cupDialect) Name() string { return "CUP" }
 
-// CUP F60.1 transaction types (domain.md §2.1) and 60.3 network codes (§3).
+// CUP F60.1 transaction types and 60.3 network codes (CaoEnXin/LiaoYang_POS
+// Src/globalvar.c TrTable).
 const (
 	cup601Balance = "01"
 	cup601Sale    = "22"

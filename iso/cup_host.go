@@ -5,7 +5,9 @@ import (
 	"strings"
 )
 
-// What a CUP host reads from a request and how it answers (domain.md §3).
+// What a CUP host reads from a request and how it answers: the inverse of
+// what CaoEnXin/LiaoYang_POS Src/tranproc.c SetCommReqField sends and
+// Src/trancomm.c SaveRspPackData reads back.
 
 func (d *cupDialect) BuildResponse(req *Message, r Response) (*Message, error) {
 	return d.buildResponse(d, req, r)

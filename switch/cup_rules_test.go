@@ -48,3 +48,32 @@ func TestReversalCarriesTheReceivedAuthCode(t *testing.T) {
 		})
 	}
 }
+
+// TestTerminalAdoptsTheHostBatch: over real TCP, a CUP host's sign-on reply
+// says batch 000008 in F60.2. F60 is an n...LLLVAR field, packed
+// left-aligned with the pad nibble last (CaoEnXin/LiaoYang_POS
+// Src/pack8583.c iPackElement; the bytes 00 11 00 00 00 08 00 30 are checked
+// by iso's TestCUPHostBatchIsReadLeftAligned). The terminal adopts 000008
+// (not 000080): its next sale's F60 says 22 000008 000.
+func TestTerminalAdoptsTheHostBatch(t *testing.T) {
+	d, err := iso.CUP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := startHost(t, d)
+	h.batch.Store(8)
+	term, j := newTerminal(t, h)
+	if b, err := j.OpenBatch(); err != nil || b != 8 {
+		t.Fatalf("open batch %s, %v; want 000008", b, err)
+	}
+	res, err := term.Sale(ctx5(t), "01", cny10, visa)
+	if err != nil || res.Batch != 8 {
+		t.Fatalf("sale %+v, %v", res, err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	last := h.seen[len(h.seen)-1]
+	if last.MTI != "0200" || last.Value(60) != "22000008000" {
+		t.Errorf("sale %s F60 %q, want 0200 22000008000", last.MTI, last.Value(60))
+	}
+}
