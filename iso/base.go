@@ -24,6 +24,9 @@ type base struct {
 	adviceAfter int
 	name        string
 	codeField   int // private field of the customer's payment code (tag A3)
+	// currency is what amounts of a message without F49 are in (CUP's
+	// packed batch upload); CNY by default.
+	currency Currency
 }
 
 // QROrderMapping is how a dialect spells the merchant-presented QR order,
@@ -79,6 +82,23 @@ func WithFraming(f Framing) Option {
 			return invalid("Framing", "header length %d does not match the dialect's %d", f.HeaderLen, len(b.header))
 		}
 		b.framing = f
+		return nil
+	}
+}
+
+// WithCurrency sets the CUP dialect's currency (default CNY, 156): the
+// packed batch upload 0320 carries no F49, so its amounts are in it, a
+// terminal refuses to upload entries in another currency and a host reads
+// the amounts in it. ISO87 carries F49 everywhere and refuses the option.
+func WithCurrency(c Currency) Option {
+	return func(b *base) error {
+		if b.name != "CUP" {
+			return invalid("Option", "WithCurrency applies to CUP only: ISO87 messages carry F49")
+		}
+		if err := c.validate(); err != nil {
+			return err
+		}
+		b.currency = c
 		return nil
 	}
 }

@@ -9,9 +9,33 @@ import (
 // It replaces moov-io's BCD encoder in the CUP spec because that one builds
 // its lookup tables on every call, which was 80% of a CUP sale's encoding
 // time (BENCHMARKS.md). The wire bytes are the same.
+//
+// Where an odd digit count's pad nibble goes is the one layout question a
+// CUP host is strict about. The public CUP terminal sources agree:
+//
+//   - fixed-length n fields are right-aligned, the pad nibble 0 first
+//     (CaoEnXin/LiaoYang_POS Src/pack8583.c iPackElement, Attr_n Attr_fix,
+//     fills the output from its last byte);
+//   - variable-length n fields (n..LLVAR, n...LLLVAR: F2, F32, F48, F60,
+//     F61) are left-aligned, the pad nibble 0 last: the same iPackElement
+//     packs Attr_var1/Attr_var2 from the first digit on, the odd pad being
+//     the string's terminating NUL, and iUnPackElement reads the digits back
+//     from the first nibble; alon0808/ProjectAfcApp
+//     code/AfcCore/UnionPay/qpboc_8583.c Build_qpboc_8583_60_login sends
+//     60.3 "003" as the bytes 00 30; wuxinxi/unionpay util/EncodeUtil.java
+//     pads an odd BCD string with a 0 on the right;
+//   - F22 is left-aligned even though it is fixed (LiaoYang_POS
+//     Src/tranproc.c UpdateEntryModeByPIN: "CUP要求bit 22左对齐");
+//   - tracks F35/F36 (Attr_z) are left-aligned and padded with 0 the same
+//     way as the variable n fields (iPackElement Attr_z var1/var2).
+//
+// Every decoder refuses a pad nibble other than 0 (*padError): no source
+// pads with anything else, and a non-zero pad means the peer aligned the
+// field the other way, so its digits would be read shifted by one.
 type bcd struct {
-	// leftAligned puts an odd length's pad nibble last (CUP F22, track
-	// data); otherwise it goes first, as for numbers.
+	// leftAligned puts an odd length's pad nibble last (variable-length n
+	// fields, F22, track data); otherwise it goes first (fixed n fields and
+	// the LL/LLL length prefixes).
 	leftAligned bool
 	// track accepts the track field separator ('D', or '=' on input) as
 	// nibble D.
@@ -19,10 +43,29 @@ type bcd struct {
 }
 
 var (
+	// bcdNumber: fixed-length n, right-aligned.
 	bcdNumber = bcd{}
-	bcdLeft   = bcd{leftAligned: true}
-	bcdTrack  = bcd{leftAligned: true, track: true}
+	// bcdLeft: F22, fixed but left-aligned.
+	bcdLeft = bcd{leftAligned: true}
+	// bcdVar: variable-length n (LL/LLL), left-aligned, pad 0 last.
+	bcdVar = bcd{leftAligned: true}
+	// bcdTrack: tracks 2 and 3, left-aligned, separator D.
+	bcdTrack = bcd{leftAligned: true, track: true}
 )
+
+// padError is a BCD field whose odd digit count's pad nibble is not 0.
+// The codec turns it into a *MalformedError naming the field.
+type padError struct {
+	nibble byte
+	prefix bool // in the LLL length prefix, not in the value
+}
+
+func (e *padError) Error() string {
+	if e.prefix {
+		return fmt.Sprintf("length prefix pad nibble %X, want 0", e.nibble)
+	}
+	return fmt.Sprintf("pad nibble %X, want 0", e.nibble)
+}
 
 func (c bcd) Encode(src []byte) ([]byte, error) {
 	n := len(src)
@@ -51,8 +94,8 @@ func (c bcd) Encode(src []byte) ([]byte, error) {
 	return out, nil
 }
 
-// Decode reads length characters. The pad nibble is not checked (hosts pad
-// with 0 or F); the MAC covers the raw bytes either way.
+// Decode reads length characters. An odd length's pad nibble must be 0
+// (see bcd): anything else is a *padError.
 func (c bcd) Decode(src []byte, length int) ([]byte, int, error) {
 	if length < 0 {
 		return nil, 0, fmt.Errorf("negative length")
@@ -62,8 +105,17 @@ func (c bcd) Decode(src []byte, length int) ([]byte, int, error) {
 		return nil, 0, fmt.Errorf("need %d bytes, have %d", read, len(src))
 	}
 	pad := 0
-	if length%2 == 1 && !c.leftAligned {
-		pad = 1
+	if length%2 == 1 {
+		var nib byte
+		if c.leftAligned {
+			nib = src[read-1] & 0x0F
+		} else {
+			pad = 1
+			nib = src[0] >> 4
+		}
+		if nib != 0 {
+			return nil, 0, &padError{nibble: nib}
+		}
 	}
 	out := make([]byte, length)
 	for i := range out {
@@ -107,6 +159,9 @@ func (p bcdLength) EncodeLength(maxLen, length int) ([]byte, error) {
 func (p bcdLength) DecodeLength(maxLen int, data []byte) (int, int, error) {
 	digits, read, err := bcdNumber.Decode(data, p.digits)
 	if err != nil {
+		if pe, ok := err.(*padError); ok {
+			return 0, 0, &padError{nibble: pe.nibble, prefix: true}
+		}
 		return 0, 0, err
 	}
 	n := 0

@@ -2,6 +2,7 @@ package iso
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"github.com/moov-io/iso8583"
@@ -149,6 +150,10 @@ func (c *codec) decode(body []byte) (m *Message, err error) {
 		f := field.NewInstanceOf(spec)
 		read, err := f.Unpack(body[off:])
 		if err != nil {
+			var pad *padError
+			if errors.As(err, &pad) {
+				return nil, malformed(id, "%s", pad.Error())
+			}
 			return nil, malformed(id, "cannot read %s", describe(f.Spec()))
 		}
 		off += read

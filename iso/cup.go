@@ -12,24 +12,22 @@ import (
 // See the package doc for the field map.
 type cupDialect struct{ base }
 
-// CUP header defaults: application type 60 (POS), software version 31,
-// status 0 (normal) with processing requirement 0, sub-version 000000.
-var defaultCUPHeader = []byte{0x60, 0x31, 0x00, 0x00, 0x00, 0x00}
-
 // CUP returns the CUP dialect: 2-byte binary length, a 5-byte TPDU (default
-// 60 0000 0000; set yours with WithTPDU), the 6-byte CUP header, BCD fields,
+// 60 0000 0000; set yours with WithTPDU), the 6-byte CUP header (default
+// 60 31 00 00 00 00; set yours with WithCUPHeader), BCD fields,
 // CUP ECB MAC in F64.
 func CUP(opts ...Option) (Dialect, error) {
 	d := &cupDialect{base{
 		codec:             newCodec(cupSpec, false, redactCUP),
-		framing:           Framing{Prefix: LengthBinary2, TPDU: true, HeaderLen: len(defaultCUPHeader)},
+		framing:           Framing{Prefix: LengthBinary2, TPDU: true, HeaderLen: cupHeaderLen},
 		tpdu:              TPDU{0x60, 0, 0, 0, 0},
-		header:            append([]byte(nil), defaultCUPHeader...),
+		header:            DefaultCUPHeader().Bytes(),
 		clock:             time.Now,
 		qr:                QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 59},
 		reversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
 		newMAC:            NewCUPECBMAC,
 		codeField:         59,
+		currency:          CNY,
 		name:              "CUP",
 	}}
 	if err := d.apply(opts); err != nil {
@@ -155,6 +153,10 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603SignOff))
 	case EchoRequest:
 		m.MTI = "0820"
+		// No F11: CaoEnXin/LiaoYang_POS Src/tranproc.c SetCommReqField
+		// leaves the trace number out of RESPONSE_TEST (60.3 301). The
+		// reply is matched on MTI class and terminal ID instead.
+		m.Unset(11)
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603Echo))
 	case QROrderCreateRequest, QROrderQueryRequest, QROrderCloseRequest:
 		buildQRRequest(m, d.qr, r, cupF60(cup601Mgmt, env.Batch, cup603None))
@@ -199,8 +201,16 @@ func (d *cupDialect) buildUpload(m *Message, env Envelope, r BatchUploadRequest)
 	if len(r.Entries) > cupPackedPerUpload {
 		return invalid("Entries", "CUP packs at most %d entries in one upload", cupPackedPerUpload)
 	}
+	// No F49: CaoEnXin/LiaoYang_POS Src/tranproc.c SetCommReqField
+	// returns before F25/F49 for POS_BATCH_UP, so the packed amounts
+	// are in the dialect's currency, which every entry must be in.
+	for i, e := range r.Entries {
+		if e.Amount.Currency != d.currency {
+			return invalid(fmt.Sprintf("Entries[%d].Amount.Currency", i),
+				"CUP's batch upload carries no currency; amounts must be in %s (WithCurrency)", d.currency.Alpha)
+		}
+	}
 	m.Set(48, cupUploadF48(r.Entries))
-	m.Set(49, r.Entries[0].Amount.Currency.Numeric)
 	m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603Settle))
 	return nil
 }
@@ -257,9 +267,7 @@ func buildQRRequest(m *Message, q QROrderMapping, r Request, f60 string) {
 	m.Set(64, macPlaceholder)
 }
 
-// SignOnRequested reads the processing-requirement nibble of the CUP
-// header (the low nibble of its third byte; domain.md §1.1): 3 asks for a
-// new sign-on.
-func (d *cupDialect) SignOnRequested(reply Frame) bool {
-	return len(reply.Header) == len(defaultCUPHeader) && reply.Header[2]&0x0F == 3
-}
+// Requirement reads the processing-requirement nibble of a CUP reply
+// header (the low nibble of its third byte; CaoEnXin/LiaoYang_POS
+// Src/trancomm.c OnlineDownOrUp).
+func (d *cupDialect) Requirement(reply Frame) HostRequirement { return cupRequirement(reply) }

@@ -140,11 +140,9 @@ func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Reque
 			e, err := d.refundUploadOf(m, amount, env)
 			return BatchUploadRequest{Entries: []BatchEntry{e}}, err
 		}
-		cur, err := CurrencyByCode(m.Value(49))
-		if err != nil {
-			return nil, err
-		}
-		entries, err := parseCUPUploadF48(m.Value(48), cur)
+		// The packed upload carries no F49 (LiaoYang_POS SetCommReqField):
+		// its amounts are in the dialect's currency.
+		entries, err := parseCUPUploadF48(m.Value(48), d.currency)
 		return BatchUploadRequest{Entries: entries}, err
 	case KindBatchUploadEnd:
 		f48 := m.Value(48)

@@ -42,8 +42,8 @@ func fuzzDecode(f *testing.F, name string) {
 			}
 			return
 		}
-		// Decoders are lenient where moov's are (a BCD pad nibble is not
-		// checked), so the bytes may not come back identical; the fields must.
+		// Decoders are lenient where moov's are, so the bytes may not come
+		// back identical; the fields must.
 		if again, err := d.Encode(m.Clone(), nil); err == nil {
 			m2, err := d.Decode(again)
 			if err != nil {

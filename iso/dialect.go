@@ -17,9 +17,10 @@ type Dialect interface {
 	Frame(body []byte) Frame
 	ReplyFrame(req Frame, body []byte) Frame
 
-	// SignOnRequested reports whether a reply's frame asks the terminal to
-	// sign on again (CUP: processing requirement 3 in the header).
-	SignOnRequested(reply Frame) bool
+	// Requirement is what a reply's frame asks the terminal to do next:
+	// CUP's processing requirement in the header (RequireSignOn: sign on
+	// again; others: downloads and uploads). ISO87: always RequireNone.
+	Requirement(reply Frame) HostRequirement
 
 	// Encode packs a message. A message that carries a MAC field (64, or
 	// 128 when a secondary bitmap is present) is signed with mac over the

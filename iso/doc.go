@@ -36,24 +36,37 @@
 //   - A decoded message is exactly its bytes: trailing bytes are malformed,
 //     every decode failure is a *MalformedError (errors.Is ErrMalformed)
 //     naming the field and not its content, and no input panics (fuzzed).
-//     Decoding is as lenient as moov-io's BCD decoder in one respect: the
-//     pad nibble of an odd-length BCD field is not checked. The MAC covers
-//     the raw bytes, so this cannot be used to alter a signed value.
+//     The pad nibble of an odd-length BCD field (CUP) must be 0; any other
+//     is a *MalformedError naming the field ("pad nibble 3, want 0").
 //   - A reversal carries no track data, PIN block or PIN control data, and
 //     of the ICC data only tags 95, 9F1E, 9F10, 9F36 and DF31.
 //
 // # Dialects
 //
 // Two are shipped; WithFraming, WithTPDU, WithClock, WithQROrderMapping and
-// WithReversalDoneCodes configure both, WithBinaryBitmap and
-// WithAdviceAfter the ISO87 one.
+// WithReversalDoneCodes configure both, WithCUPHeader and WithCurrency the
+// CUP one, WithBinaryBitmap and WithAdviceAfter the ISO87 one.
 //
 // CUP follows the China UnionPay POS-terminal specification as public
-// terminal code implements it (domain.md §1–§3, §7.1): 2-byte binary length,
-// 5-byte TPDU (default 60 0000 0000), 6-byte header 60 31 00 00 00 00, MTI
-// as 2 BCD bytes, one 8-byte binary bitmap, n fields as BCD (F22
-// left-aligned), LL/LLL lengths as BCD, text as ASCII, MAC = CUP "ECB" MAC in
-// F64 over the message from the MTI up to F64.
+// terminal code implements it (CaoEnXin/LiaoYang_POS Src/pack8583.c,
+// Src/tranproc.c, Src/trancomm.c; alon0808/ProjectAfcApp
+// code/AfcCore/UnionPay/qpboc_8583.c): 2-byte binary length, 5-byte TPDU
+// (default 60 0000 0000), 6-byte header 60 31 00 00 00 00, MTI as 2 BCD
+// bytes, one 8-byte binary bitmap, n fields as BCD, LL/LLL lengths as BCD
+// numbers, text as ASCII, MAC = CUP "ECB" MAC in F64 over the message from
+// the MTI up to F64. An odd digit count is padded with one 0 nibble: first
+// in fixed-length n fields (right-aligned), last in variable-length n
+// fields F2, F32, F48, F60, F61 (left-aligned: LiaoYang_POS iPackElement
+// packs n..LLVAR and n...LLLVAR from the first digit; ProjectAfcApp
+// Build_qpboc_8583_60_login sends 60.3 003 as 00 30), in F22 (left-aligned,
+// LiaoYang_POS UpdateEntryModeByPIN) and in tracks F35/F36. So a sale's F60
+// 22 000001 000 is 00 11 22 00 00 01 00 00 on the wire.
+// WithCUPHeader sets the header (CUPHeader: application type, version,
+// terminal status, sub-version; LiaoYang_POS Src/trancomm.c MakeReqPacket
+// sends 60 31 00 + its BCD version). A reply header's processing
+// requirement nibble is read by Dialect.Requirement (HostRequirement: 3 sign
+// on again, 1/2/4–7 downloads and uploads) and set by a host with
+// SetHostRequirement.
 //
 //	sale                 0200 000000, F60.1 22; card in F2/F14/F22/F23/F35, PIN in F26/F52/F53
 //	payment-code sale    0200 000000, F22 032, code in F59 tag A3
@@ -69,12 +82,14 @@
 //	settlement           0500, F48 = 62 digits of totals (domestic, foreign), F60.3 201, F63 operator;
 //	                     the reply's F48 result digits say balanced (1), not (2), error (3) per class
 //	batch upload         only the classes not balanced: sales and voids packed, 0320, F48 = count +
-//	                     up to 8 records (org, trace, PAN n20, amount), F60.3 201; a refund alone,
+//	                     up to 8 records (org, trace, PAN n20, amount), F60.3 201, no F49 (amounts in the
+//	                     dialect's currency, WithCurrency); a refund alone,
 //	                     0320 200000, F60.1 25, F60.3 000, its F2/F4/F11, F37/F61 of its sale, F63
 //	batch upload end     always: 0320, F48 = records uploaded n4, F60.3 202, or 207 when both
 //	                     classes balanced (CaoEnXin/LiaoYang_POS Src/tranproc.c PosBatchUp)
 //	sign-on              0800, F60.3 001/003/004, F63 operator; reply F62 = keys + check values
-//	sign-off, echo       0820, F60.3 002 / 301
+//	sign-off, echo       0820, F60.3 002 / 301; the echo carries no F11 (LiaoYang_POS
+//	                     SetCommReqField), its reply pairs on MTI class and terminal ID
 //
 // ISO87 is generic ISO 8583:1987 in ASCII, as Hypercom/TSYS-style POS hosts
 // take it (domain.md §2.2, §4, §7.2): 2-byte binary length and no TPDU by

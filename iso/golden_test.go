@@ -114,7 +114,11 @@ func TestGoldenFixtures(t *testing.T) {
 				if err != nil {
 					t.Fatalf("host cannot parse the request: %v", err)
 				}
-				if gotEnv.STAN != f.env.STAN || gotEnv.Terminal != f.env.Terminal || gotEnv.Merchant != f.env.Merchant {
+				wantSTAN := f.env.STAN
+				if !req.Has(11) { // CUP's echo carries no trace number
+					wantSTAN = 0
+				}
+				if gotEnv.STAN != wantSTAN || gotEnv.Terminal != f.env.Terminal || gotEnv.Merchant != f.env.Merchant {
 					t.Errorf("envelope = %+v, want STAN/TID/MID of %+v", gotEnv, f.env)
 				}
 				if f.reverse == nil {

@@ -200,6 +200,6 @@ func setISO87Totals(m *Message, c ClassTotals) error {
 	return nil
 }
 
-// SignOnRequested: ISO87 frames carry no header; a new sign-on is asked for
-// by response code only.
-func (d *iso87Dialect) SignOnRequested(Frame) bool { return false }
+// Requirement: ISO87 frames carry no header, so never a processing
+// requirement; a new sign-on is asked for with response codes instead.
+func (d *iso87Dialect) Requirement(Frame) HostRequirement { return RequireNone }

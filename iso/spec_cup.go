@@ -7,18 +7,20 @@ import (
 	"github.com/moov-io/iso8583/prefix"
 )
 
-// cupSpec is the CUP POS-terminal message layout (domain.md §1.2, from the
-// CUP terminal specification as implemented by S1): MTI as 2 BCD bytes, one
-// 8-byte binary bitmap and never a secondary one, numeric fields as BCD
-// (right-aligned, except F22 which CUP left-aligns), LL/LLL lengths as BCD,
-// text as ASCII, binary as raw bytes.
+// cupSpec is the CUP POS-terminal message layout, as the public CUP
+// terminal CaoEnXin/LiaoYang_POS implements it (Src/st8583.c field table,
+// Src/pack8583.c packer): MTI as 2 BCD bytes, one 8-byte binary bitmap and
+// never a secondary one, numeric fields as BCD, LL/LLL lengths as BCD
+// numbers, text as ASCII, binary as raw bytes. Fixed n fields are
+// right-aligned (pad 0 first); variable n fields (2, 32, 48, 60, 61), F22
+// and the tracks are left-aligned (pad 0 last). See bcd for the sources.
 var cupSpec = &iso8583.MessageSpec{
 	Name: "CUP POS terminal",
 	Fields: map[int]field.Field{
 		0: str("Message Type Indicator", 4, bcdNumber, prefix.BCD.Fixed),
 		1: field.NewBitmap(&field.Spec{Length: 8, Description: "Bitmap", Enc: encoding.Binary,
 			Pref: prefix.Binary.Fixed, DisableAutoExpand: true}),
-		2:  str("Primary Account Number", 19, bcdNumber, bcdLL),
+		2:  str("Primary Account Number", 19, bcdVar, bcdLL),
 		3:  str("Processing Code", 6, bcdNumber, prefix.BCD.Fixed),
 		4:  str("Amount, Transaction", 12, bcdNumber, prefix.BCD.Fixed),
 		11: str("System Trace Audit Number", 6, bcdNumber, prefix.BCD.Fixed),
@@ -30,7 +32,7 @@ var cupSpec = &iso8583.MessageSpec{
 		23: str("Card Sequence Number", 3, bcdNumber, prefix.BCD.Fixed),
 		25: str("POS Condition Code", 2, bcdNumber, prefix.BCD.Fixed),
 		26: str("POS PIN Capture Code", 2, bcdNumber, prefix.BCD.Fixed),
-		32: str("Acquiring Institution ID", 11, bcdNumber, bcdLL),
+		32: str("Acquiring Institution ID", 11, bcdVar, bcdLL),
 		35: str("Track 2 Data", 37, bcdTrack, bcdLL),
 		36: str("Track 3 Data", 104, bcdTrack, bcdLLL),
 		37: str("Retrieval Reference Number", 12, encoding.ASCII, prefix.ASCII.Fixed),
@@ -39,15 +41,15 @@ var cupSpec = &iso8583.MessageSpec{
 		41: str("Card Acceptor Terminal ID", 8, encoding.ASCII, prefix.ASCII.Fixed),
 		42: str("Card Acceptor ID Code", 15, encoding.ASCII, prefix.ASCII.Fixed),
 		44: str("Additional Response Data", 25, encoding.ASCII, bcdLL),
-		48: str("Additional Data - Private", 322, bcdNumber, bcdLLL),
+		48: str("Additional Data - Private", 322, bcdVar, bcdLLL),
 		49: str("Currency Code, Transaction", 3, encoding.ASCII, prefix.ASCII.Fixed),
 		52: bin("PIN Data", 8, prefix.Binary.Fixed),
 		53: str("Security Related Control Information", 16, bcdNumber, prefix.BCD.Fixed),
 		54: str("Additional Amounts", 20, encoding.ASCII, bcdLLL),
 		55: bin("ICC Data", 255, bcdLLL),
 		59: str("Private - QR and Terminal Data", 999, encoding.ASCII, bcdLLL),
-		60: str("Private - Transaction Type, Batch, Network Code", 17, bcdNumber, bcdLLL),
-		61: str("Original Message Data", 29, bcdNumber, bcdLLL),
+		60: str("Private - Transaction Type, Batch, Network Code", 17, bcdVar, bcdLLL),
+		61: str("Original Message Data", 29, bcdVar, bcdLLL),
 		62: bin("Private - Terminal Info / Working Keys", 512, bcdLLL),
 		63: str("Private - Operator / Card Organisation", 163, encoding.ASCII, bcdLLL),
 		64: bin("Message Authentication Code", 8, prefix.Binary.Fixed),

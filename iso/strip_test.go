@@ -1,6 +1,8 @@
 package iso_test
 
 import (
+	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
@@ -70,17 +72,35 @@ func TestSpecOf(t *testing.T) {
 	}
 }
 
-// TestSignOnRequested: CUP's header asks for a new sign-on with processing
-// requirement 3; other values and ISO87 frames do not.
-func TestSignOnRequested(t *testing.T) {
+// TestHostRequirement: the low nibble of a CUP reply header's third byte is
+// the host's processing requirement (CaoEnXin/LiaoYang_POS Src/trancomm.c
+// OnlineDownOrUp: 3 sign on again, 1/2/4–7 downloads and uploads); ISO87
+// frames carry none.
+func TestHostRequirement(t *testing.T) {
 	ds := dialects(t)
-	for nibble, want := range map[byte]bool{0: false, 1: false, 3: true} {
-		fr := iso.Frame{Header: []byte{0x60, 0x31, 0x00 | nibble, 0, 0, 0}}
-		if got := ds["cup"].d.SignOnRequested(fr); got != want {
-			t.Errorf("CUP nibble %d: %v", nibble, got)
+	for nibble, want := range map[byte]iso.HostRequirement{0: iso.RequireNone, 1: iso.RequireParameterDownload,
+		2: iso.RequireStatusUpload, 3: iso.RequireSignOn, 4: iso.RequireCAPKDownload, 5: iso.RequireICParameterDownload,
+		6: iso.RequireTMSDownload, 7: iso.RequireBlacklistDownload, 9: iso.HostRequirement(9)} {
+		// Status nibble 1 (test) must not disturb the reading.
+		fr := iso.Frame{Header: []byte{0x60, 0x31, 0x10 | nibble, 0, 0, 0}}
+		if got := ds["cup"].d.Requirement(fr); got != want {
+			t.Errorf("CUP nibble %d: %v, want %v", nibble, got, want)
+		}
+		set, err := iso.SetHostRequirement(iso.Frame{Header: []byte{0x60, 0x31, 0x10, 0, 0, 0}}, want)
+		if err != nil || !bytes.Equal(set.Header, fr.Header) {
+			t.Errorf("SetHostRequirement(%v): % X, %v; want % X", want, set.Header, err, fr.Header)
 		}
 	}
-	if ds["iso87"].d.SignOnRequested(iso.Frame{}) {
-		t.Error("ISO87 asked for a sign-on")
+	if got := ds["iso87"].d.Requirement(iso.Frame{}); got != iso.RequireNone {
+		t.Errorf("ISO87 frame asked for %v", got)
+	}
+	if _, err := iso.SetHostRequirement(iso.Frame{}, iso.RequireSignOn); !errors.Is(err, iso.ErrInvalidInput) {
+		t.Errorf("SetHostRequirement on a frame without a CUP header: %v", err)
+	}
+	if _, err := iso.SetHostRequirement(iso.Frame{Header: make([]byte, 6)}, 16); !errors.Is(err, iso.ErrInvalidInput) {
+		t.Errorf("SetHostRequirement(16): %v", err)
+	}
+	if s := iso.RequireCAPKDownload.String(); s != "download IC CA public keys" {
+		t.Errorf("String: %q", s)
 	}
 }

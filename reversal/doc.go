@@ -15,6 +15,7 @@
 //	  ├─ Approve ─▶ approved   (a void marks its sale voided, a refund counts against its sale)
 //	  ├─ Decline ─▶ declined
 //	  ├─ MarkRecoveryPending(reason) ─▶ recovery-pending ─▶ Engine.Drain
+//	  │       (MarkUntrustedReply also keeps an untrusted reply's F38 for the reversal)
 //	  │       ├─ reversal acknowledged ─▶ reversed   (a reversed void makes its sale live again)
 //	  │       ├─ repeat acknowledged   ─▶ approved   (advices and ISO87 voids: the effect stands)
 //	  │       └─ policy or operator    ─▶ given-up   (kept as an exception record)

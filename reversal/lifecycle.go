@@ -184,6 +184,10 @@ func (j *Journal) Decline(id uint64, o Outcome) (Record, error) {
 // terminal could not complete). Only reversible requests can be undone once
 // approved; a request that recovers by nothing goes to StateNoReply instead.
 func (j *Journal) MarkRecoveryPending(id uint64, reason iso.ReversalReason) (Record, error) {
+	return j.markPending(id, reason, "")
+}
+
+func (j *Journal) markPending(id uint64, reason iso.ReversalReason, auth iso.AuthCode) (Record, error) {
 	return j.update(id, func(_ *bolt.Tx, r *Record) error {
 		switch {
 		case r.Recovery == iso.RecoveryNone:
@@ -195,8 +199,28 @@ func (j *Journal) MarkRecoveryPending(id uint64, reason iso.ReversalReason) (Rec
 			return err
 		}
 		r.Reason = reason
+		if _, has := r.Request["38"]; auth != "" && !has && r.Request != nil {
+			r.Request["38"] = string(auth)
+		}
 		return nil
 	})
+}
+
+// MarkUntrustedReply is MarkRecoveryPending for a request whose reply came
+// but could not be trusted (bad MAC, wrong echoed fields, unreadable), or
+// never came (auth ""). When that reply carried an authorization code
+// (F38) and the stored request has none, the code is kept in the stored
+// request, so every reversal rebuilt from it carries it: CaoEnXin/LiaoYang_POS
+// Src/trancomm.c MakeReversalPack sends the received F38 in the 0400. A
+// request that already has an F38 (a void's original code) keeps its own.
+// An auth code that is not an6 is refused before anything is written.
+func (j *Journal) MarkUntrustedReply(id uint64, reason iso.ReversalReason, auth iso.AuthCode) (Record, error) {
+	if auth != "" {
+		if err := auth.Validate(); err != nil {
+			return Record{}, err
+		}
+	}
+	return j.markPending(id, reason, auth)
 }
 
 // MarkNotSent records that no byte reached the host: nothing to recover.

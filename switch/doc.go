@@ -49,6 +49,14 @@
 // failures 3,000 times on 127.0.0.1 and fails on any hang or goroutine
 // left behind.
 //
+// A CUP host can put a processing requirement in a reply's header
+// (iso.HostRequirement). The terminal acts on RequireSignOn itself: it
+// signs on again before its next request. The others (parameter, CA key,
+// IC parameter, blacklist or TMS download, status upload) go to the
+// application through WithHostNotices; none of them changes the outcome of
+// the transaction whose reply carried it. A Server handler sets one with
+// Call.Requirement.
+//
 // # Operators
 //
 // A POS terminal is shared by several people, and the actions that

@@ -42,6 +42,7 @@ type scriptedHost struct {
 	mu        sync.Mutex
 	orders    map[string]iso.QRStatus // QR orders by reference
 	askSignOn atomic.Bool             // the next reply's CUP header asks for a new sign-on
+	batch     atomic.Uint32           // the batch a sign-on reply announces; 0: 1
 	script    func(kind iso.Kind, req *iso.Message) (move, iso.ResponseCode)
 	seen      []*iso.Message
 	conns     int
@@ -200,7 +201,11 @@ func (h *scriptedHost) response(r iso.Request, code iso.ResponseCode) iso.Respon
 	case iso.SignOnRequest:
 		pik, _ := iso.WrapKey(testTMK, testPIK)
 		mak, _ := iso.WrapKey(testTMK, testMAK)
-		return iso.SignOnResponse{Reply: rep, Batch: 1, Keys: iso.SignOnKeys{PIK: pik, MAK: mak}}
+		batch := iso.BatchNumber(h.batch.Load())
+		if batch == 0 {
+			batch = 1
+		}
+		return iso.SignOnResponse{Reply: rep, Batch: batch, Keys: iso.SignOnKeys{PIK: pik, MAK: mak}}
 	case iso.SignOffRequest, iso.EchoRequest:
 		return iso.NetworkResponse{Reply: rep, Of: r.Kind()}
 	case iso.ReversalRequest:

@@ -44,8 +44,9 @@ type hostConn struct {
 	c       *connection.Connection
 	netConn net.Conn
 	late    func(*iso.Message) // replies nobody waits for any more, and unsolicited messages
-	// signOnRequested is called when a frame's header asks for a new sign-on.
-	signOnRequested func()
+	// requirement is called when a reply frame's header carries a host
+	// processing requirement (CUP), with that requirement.
+	requirement func(iso.HostRequirement)
 
 	mu      sync.Mutex
 	pending map[string]chan result
@@ -72,7 +73,10 @@ var (
 
 // matchID pairs a reply with its request: MTI class (0200 with 0210,
 // 0400/0401 with 0410), STAN and terminal ID. moov's default, F11 alone,
-// would pair a reversal's 0410 with a late 0210 of the same STAN.
+// would pair a reversal's 0410 with a late 0210 of the same STAN. A CUP
+// echo and its reply carry no STAN (CaoEnXin/LiaoYang_POS Src/tranproc.c
+// SetCommReqField): they pair on MTI class and terminal ID, which holds
+// because the terminal sends one echo at a time.
 func matchID(m *iso.Message) string {
 	mti := m.MTI
 	if len(mti) == 4 {
@@ -82,14 +86,14 @@ func matchID(m *iso.Message) string {
 }
 
 type dialOptions struct {
-	addr            string
-	tls             *tls.Config
-	connectTimeout  time.Duration
-	idle            time.Duration      // keep-alive period; 0: none
-	ping            func(*hostConn)    // the keep-alive
-	closed          func(*hostConn)    // the connection went away (either side)
-	late            func(*iso.Message) // late and unsolicited messages
-	signOnRequested func()             // a frame's header asked for a new sign-on
+	addr           string
+	tls            *tls.Config
+	connectTimeout time.Duration
+	idle           time.Duration             // keep-alive period; 0: none
+	ping           func(*hostConn)           // the keep-alive
+	closed         func(*hostConn)           // the connection went away (either side)
+	late           func(*iso.Message)        // late and unsolicited messages
+	requirement    func(iso.HostRequirement) // a frame's header carries a processing requirement
 }
 
 // dialHost connects. A failure here means nothing was sent.
@@ -107,7 +111,7 @@ func dialHost(ctx context.Context, d iso.Dialect, o dialOptions) (*hostConn, err
 		}
 		nc = tc
 	}
-	h := &hostConn{d: d, netConn: nc, late: o.late, signOnRequested: o.signOnRequested, pending: map[string]chan result{}}
+	h := &hostConn{d: d, netConn: nc, late: o.late, requirement: o.requirement, pending: map[string]chan result{}}
 	opts := []connection.Option{
 		connection.SetMessageReader(h),
 		connection.ReadTimeout(time.Duration(math.MaxInt64)),
@@ -149,8 +153,8 @@ func (h *hostConn) ReadMessage(r io.Reader) (*iso8583.Message, error) {
 	if err != nil {
 		return nil, &iso8583errors.UnpackError{Err: err}
 	}
-	if h.signOnRequested != nil && h.d.SignOnRequested(fr) {
-		h.signOnRequested()
+	if r := h.d.Requirement(fr); r != iso.RequireNone && h.requirement != nil {
+		h.requirement(r)
 	}
 	h.deliver(m)
 	return nil, nil

@@ -26,6 +26,12 @@ type Call struct {
 	// the handler decides.
 	MACValid bool
 	HasMAC   bool
+	// Requirement, when the handler sets it, goes in the reply's CUP
+	// header as the host's processing requirement (iso.SetHostRequirement):
+	// iso.RequireSignOn makes the terminal sign on again, the others ask
+	// it for downloads or uploads. A dialect without a CUP header cannot
+	// carry one: the reply goes without it and a warning is logged.
+	Requirement iso.HostRequirement
 }
 
 // Handler answers calls. A nil response with a nil error sends nothing (a
@@ -197,7 +203,7 @@ func (s *Server) serveConn(c net.Conn) {
 				return
 			}
 			s.logger().Info("undecodable message answered 30", "remote", c.RemoteAddr().String(), "err", err)
-			s.write(c, &wmu, fr, reply, 1)
+			s.write(c, &wmu, fr, reply, iso.RequireNone, 1)
 			continue
 		}
 		s.inFlight.Add(1)
@@ -255,18 +261,32 @@ func (s *Server) serveOne(ctx context.Context, c net.Conn, wmu *sync.Mutex, fr i
 		c.Close()
 		return
 	}
-	if s.write(c, wmu, fr, reply, 1+btoi(d.Twice)) && d.CloseAfter {
+	var require iso.HostRequirement
+	if call != nil {
+		require = call.Requirement
+	}
+	if s.write(c, wmu, fr, reply, require, 1+btoi(d.Twice)) && d.CloseAfter {
 		c.Close()
 	}
 }
 
-// write sends reply times times as the answer to fr; false when it failed.
-func (s *Server) write(c net.Conn, wmu *sync.Mutex, fr iso.Frame, reply []byte, times int) bool {
+// write sends reply times times as the answer to fr, with the host's
+// processing requirement in a CUP header when one is due; false when it
+// failed.
+func (s *Server) write(c net.Conn, wmu *sync.Mutex, fr iso.Frame, reply []byte, require iso.HostRequirement, times int) bool {
+	out := s.Dialect.ReplyFrame(fr, reply)
+	if require != iso.RequireNone {
+		if set, err := iso.SetHostRequirement(out, require); err == nil {
+			out = set
+		} else {
+			s.logger().Warn("processing requirement not sent", "err", err)
+		}
+	}
 	wmu.Lock()
 	defer wmu.Unlock()
 	for range times {
 		c.SetWriteDeadline(time.Now().Add(orDefault(s.ReadTimeout, 30*time.Second)))
-		if err := s.Dialect.Framing().WriteFrame(c, s.Dialect.ReplyFrame(fr, reply)); err != nil {
+		if err := s.Dialect.Framing().WriteFrame(c, out); err != nil {
 			s.logger().Info("reply not written", "err", err)
 			return false
 		}

@@ -68,8 +68,12 @@ func (t *Terminal) SignOff(ctx context.Context) error {
 	return nil
 }
 
-// Echo checks the host is there (the keep-alive).
+// Echo checks the host is there (the keep-alive). A CUP echo carries no
+// STAN, so its reply is matched on MTI class and terminal ID alone: echoes
+// go out one at a time.
 func (t *Terminal) Echo(ctx context.Context) error {
+	t.echoMu.Lock()
+	defer t.echoMu.Unlock()
 	reply, err := t.network(ctx, t.signedOnOperator(), iso.EchoRequest{})
 	if err != nil {
 		return err

@@ -83,6 +83,7 @@ type Terminal struct {
 	scheme         iso.KeyScheme
 	auth           Authoriser
 	currency       iso.Currency
+	notices        func(iso.HostRequirement)
 	engine         *reversal.Engine
 	stats          counters
 
@@ -98,12 +99,40 @@ type Terminal struct {
 	closed    bool
 
 	undoMu sync.Mutex // voids, refunds and cancels check and act one at a time
+	echoMu sync.Mutex // one echo outstanding: a CUP echo has no STAN to tell two apart
 
 	// Recoveries started in the background after an unknown outcome; Close
 	// stops and waits for them.
 	bgCtx    context.Context
 	bgCancel context.CancelFunc
 	bg       sync.WaitGroup
+}
+
+// WithHostNotices calls notice with every processing requirement a CUP
+// host puts in a reply header other than RequireSignOn, which the terminal
+// acts on itself (it signs on again before its next request). The others
+// (download parameters, CA public keys, IC parameters or the blacklist,
+// upload the terminal status, TMS download, and unassigned values) are
+// tasks for the application; posswitch has no message for them. A
+// requirement never changes the outcome of the transaction whose reply
+// carried it. notice runs on its own goroutine, once per reply, and must
+// be safe for concurrent use. Without this option they are logged.
+func WithHostNotices(notice func(iso.HostRequirement)) Option {
+	return func(t *Terminal) { t.notices = notice }
+}
+
+// onRequirement is called by the connection's read loop; it must not block.
+func (t *Terminal) onRequirement(r iso.HostRequirement) {
+	if r == iso.RequireSignOn {
+		t.mu.Lock()
+		t.resignOn = true
+		t.mu.Unlock()
+		return
+	}
+	t.log.Info("host processing requirement", "requirement", r.String())
+	if t.notices != nil {
+		go t.notices(r)
+	}
 }
 
 // New checks the configuration and returns a terminal. It does not
@@ -200,7 +229,7 @@ func (t *Terminal) connection(ctx context.Context) (*hostConn, error) {
 	t.mu.Unlock()
 
 	o := dialOptions{addr: t.cfg.Addr, tls: t.tls, connectTimeout: t.timeout, late: t.onLate,
-		signOnRequested: func() { t.mu.Lock(); t.resignOn = true; t.mu.Unlock() }}
+		requirement: t.onRequirement}
 	if !t.perTransaction {
 		o.idle, o.ping = t.keepAlive, t.keepAliveEcho
 		o.closed = func(h *hostConn) { t.dropConnection(h) }
@@ -249,6 +278,17 @@ func (t *Terminal) release(c *hostConn) {
 // ErrTimeout or ErrConnectionLost (outcome unknown), iso.ErrBadReply
 // (outcome unknown; ErrMACMismatch inside when the MAC failed).
 func (t *Terminal) exchange(ctx context.Context, req *iso.Message) (*iso.Message, error) {
+	reply, err := t.exchangeKeep(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return reply, nil
+}
+
+// exchangeKeep is exchange, except that a reply which arrived but failed
+// iso.CheckReply comes back with the error: the caller may keep what the
+// host said (its F38) for the reversal.
+func (t *Terminal) exchangeKeep(ctx context.Context, req *iso.Message) (*iso.Message, error) {
 	t.mu.Lock()
 	mac := t.mac
 	t.mu.Unlock()
@@ -277,7 +317,7 @@ func (t *Terminal) exchange(ctx context.Context, req *iso.Message) (*iso.Message
 	}
 	t.traceMsg("recv", reply)
 	if err := iso.CheckReply(req, reply, mac); err != nil {
-		return nil, err
+		return reply, err
 	}
 	if a := iso.ResponseCode(reply.Value(39)).Action(); a == iso.ActionResignOn {
 		t.mu.Lock()

@@ -41,18 +41,18 @@ func (t *Terminal) transact(ctx context.Context, in reversal.Intent, req iso.Req
 		t.notSent(rec.ID, "an earlier recovery is still pending")
 		return Result{}, err
 	}
-	reply, err := t.exchange(ctx, msg)
+	reply, err := t.exchangeKeep(ctx, msg)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrUnreachable), errors.Is(err, ErrNotSignedOn):
 		t.notSent(rec.ID, err.Error())
 		return Result{}, err
 	default:
-		return Result{}, t.unknown(rec, reasonOf(err), err)
+		return Result{}, t.unknown(rec, reasonOf(err), err, receivedAuth(reply))
 	}
 	resp, err := d.ParseResponse(msg, reply)
 	if err != nil {
-		return Result{}, t.unknown(rec, iso.ReasonBadReply, err)
+		return Result{}, t.unknown(rec, iso.ReasonBadReply, err, receivedAuth(reply))
 	}
 	return t.settleOutcome(rec, resp)
 }
@@ -91,14 +91,19 @@ func (t *Terminal) settleOutcome(rec reversal.Record, resp iso.Response) (Result
 
 // unknown records that the outcome is unknown and has the engine start on
 // the recovery now (bounded by the terminal's timeout per attempt).
-func (t *Terminal) unknown(rec reversal.Record, reason iso.ReversalReason, cause error) error {
+//
+// auth is the F38 of a reply that came but could not be trusted (bad MAC,
+// echoed fields wrong, unreadable), or "": the reversal carries it, as
+// CaoEnXin/LiaoYang_POS Src/trancomm.c MakeReversalPack puts the received
+// authorization code in the 0400.
+func (t *Terminal) unknown(rec reversal.Record, reason iso.ReversalReason, cause error, auth iso.AuthCode) error {
 	if rec.Recovery == iso.RecoveryNone {
 		if _, err := t.cfg.Journal.MarkNoReply(rec.ID); err != nil {
 			return err
 		}
 		return cause
 	}
-	if _, err := t.cfg.Journal.MarkRecoveryPending(rec.ID, reason); err != nil {
+	if _, err := t.cfg.Journal.MarkUntrustedReply(rec.ID, reason, auth); err != nil {
 		return err
 	}
 	t.log.Warn("outcome unknown; recovery queued", "record", rec.ID, "stan", rec.STAN.String(), "reason", reason.String())
@@ -125,6 +130,19 @@ func (t *Terminal) notSent(id uint64, why string) {
 	if _, err := t.cfg.Journal.MarkNotSent(id, why); err != nil {
 		t.log.Error("journaling a request that was not sent", "record", id, "err", err)
 	}
+}
+
+// receivedAuth is the F38 of an untrusted reply, when it is a well-formed
+// an6 authorization code; "" otherwise (no reply, no F38, garbage).
+func receivedAuth(reply *iso.Message) iso.AuthCode {
+	if reply == nil {
+		return ""
+	}
+	a := iso.AuthCode(reply.Value(38))
+	if a == "" || a.Validate() != nil {
+		return ""
+	}
+	return a
 }
 
 // reasonOf maps why a reply is missing or untrusted to a reversal reason.

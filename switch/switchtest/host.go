@@ -37,6 +37,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,6 +63,9 @@ type Host struct {
 	rec    *recorder
 	orgOf  func(iso.PAN) iso.CardOrg
 	known  isoswitch.TerminalSet // registered terminals (strict.go); nil: every one
+	// require is the processing requirement the next reply's CUP header
+	// carries (RequireOnce); 0 when none is due.
+	require atomic.Uint32
 
 	closeOnce sync.Once
 }
@@ -184,6 +188,12 @@ func defaultRule(r iso.Request) iso.ResponseCode {
 	return ""
 }
 
+// RequireOnce makes the host's next reply carry r as the processing
+// requirement of its CUP header (iso.HostRequirement), as a real CUP host
+// does to ask a terminal for a download (1, 4, 5, 6, 7), a status upload
+// (2) or a new sign-on (3). Only that one reply carries it.
+func (h *Host) RequireOnce(r iso.HostRequirement) { h.require.Store(uint32(r)) }
+
 // SetFaults replaces the faults injected from now on.
 func (h *Host) SetFaults(seed uint64, fs ...Fault) { h.faults.set(seed, fs) }
 
@@ -266,6 +276,7 @@ func (h *Host) ServeISO(_ context.Context, c *isoswitch.Call) (iso.Response, err
 		}
 		return r
 	}
+	c.Requirement = iso.HostRequirement(h.require.Swap(0))
 	if c.HasMAC && !c.MACValid {
 		return declineOf(c.Request, iso.CodeMACError), nil
 	}
