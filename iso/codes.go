@@ -119,6 +119,11 @@ const (
 	ReasonCannotComplete                           // host approved, terminal could not finish
 	ReasonLateReply                                // a reply came after the reversal was decided
 	ReasonCustomerCancel                           // void sent as a reversal
+	// ReasonRefused: the host answered an earlier reversal of this
+	// transaction with a code that does not end it. CUP terminals then
+	// rewrite F39 to 06 before the next try (CaoEnXin/LiaoYang_POS
+	// Src/trancomm.c ReverseTranProc).
+	ReasonRefused
 )
 
 func (r ReversalReason) String() string {
@@ -135,6 +140,8 @@ func (r ReversalReason) String() string {
 		return "late reply"
 	case ReasonCustomerCancel:
 		return "customer cancellation"
+	case ReasonRefused:
+		return "refused before"
 	}
 	return "unknown"
 }
