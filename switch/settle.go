@@ -15,6 +15,10 @@ type SettleResult struct {
 	Verdict   iso.Verdict // the host's first answer
 	Uploaded  int         // entries uploaded because the host disagreed
 	NextBatch iso.BatchNumber
+	// Unconfirmed are the batch's records whose reversal or repeat ended
+	// without the host's confirmation (reversal.StateUnconfirmed): not in
+	// the totals, to be settled with the acquirer.
+	Unconfirmed []reversal.Record
 }
 
 // Settle closes the open batch with the host: it drains pending reversals,
@@ -32,8 +36,8 @@ func (t *Terminal) Settle(ctx context.Context, who Credentials, progress func(do
 	if err := t.ensureSignedOn(ctx); err != nil {
 		return SettleResult{}, err
 	}
-	if err := t.engine.Drain(ctx); err != nil {
-		return SettleResult{}, err
+	if err := t.drain(ctx); err != nil && !onlyUnconfirmed(err) {
+		return SettleResult{}, err // an unconfirmed record does not hold the batch: it is reported below
 	}
 	j, d := t.cfg.Journal, t.cfg.Dialect
 	batch, err := j.OpenBatch()
@@ -45,6 +49,9 @@ func (t *Terminal) Settle(ctx context.Context, who Credentials, progress func(do
 		return SettleResult{}, err
 	}
 	res := SettleResult{Batch: batch, Totals: d.Totals(entries)}
+	if res.Unconfirmed, err = t.unconfirmedIn(batch); err != nil {
+		return res, err
+	}
 	currency := t.currency
 	if len(entries) > 0 {
 		currency = entries[0].Amount.Currency
