@@ -109,7 +109,9 @@ func (c ResponseCode) Approved() bool { return c.Action() == ActionApprove }
 func (c ResponseCode) String() string { return string(c) + " " + c.Meaning() }
 
 // ReversalReason is why a terminal reverses. Each dialect spells it in F39 of
-// the reversal (domain.md §5.2).
+// the reversal: CUP as CaoEnXin/LiaoYang_POS Src/trancomm.c
+// UpdateReversalFile and ReverseTranProc do (98, A0, 06), ISO87 with the
+// ISO 8583:1987 response codes of the same meaning.
 type ReversalReason int
 
 const (
