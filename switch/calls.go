@@ -108,7 +108,7 @@ func voidable(r reversal.Record) error {
 		return &NotAllowedError{Why: "the sale was reversed", Instead: "nothing to undo"}
 	case r.State == reversal.StateRecoveryPending || r.State == reversal.StatePrepared:
 		return &NotAllowedError{Why: "the sale's outcome is being recovered", Instead: "wait for its reversal"}
-	case r.State == reversal.StateGivenUp:
+	case r.State == reversal.StateGivenUp || r.State == reversal.StateUnconfirmed:
 		return &NotAllowedError{Why: "the sale is an exception record", Instead: "settle it with the acquirer"}
 	case r.Voided():
 		return &NotAllowedError{Why: fmt.Sprintf("the sale was already voided (record %d)", r.VoidedBy), Instead: "nothing to undo"}

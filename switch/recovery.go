@@ -73,6 +73,8 @@ func (t *Terminal) Override(ctx context.Context, who Credentials, recordID uint6
 // *reversal.PendingError for what is still pending, a
 // *reversal.UnconfirmedError for what ended unconfirmed (joined when both).
 func (t *Terminal) drain(ctx context.Context) error {
+	t.drainMu.Lock()
+	defer t.drainMu.Unlock()
 	err := t.engine.Drain(ctx)
 	pe, ue, other := splitDrain(err)
 	if other != nil {

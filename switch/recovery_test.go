@@ -213,6 +213,13 @@ func TestSettleReportsUnconfirmed(t *testing.T) {
 		t.Fatal(err)
 	}
 	lost := settleRecovery(t, term, j, unknown.RecordID)
+	h.setScript(func(iso.Kind, *iso.Message) (move, iso.ResponseCode) { return answer, "00" })
+	if _, err := term.Void(ctx5(t), supervisor, isoswitch.Original{STAN: lost.STAN}); !errors.Is(err, isoswitch.ErrNotAllowed) {
+		t.Errorf("void of an unconfirmed sale: %v", err)
+	}
+	if _, err := term.Cancel(ctx5(t), supervisor, lost.ID, &visa); !errors.Is(err, isoswitch.ErrNotAllowed) {
+		t.Errorf("cancel of an unconfirmed sale: %v", err)
+	}
 	res, err := term.Settle(ctx5(t), supervisor, nil)
 	if err != nil {
 		t.Fatalf("settle with an unconfirmed record: %v", err)

@@ -102,6 +102,9 @@ type Terminal struct {
 	unreported []reversal.Record
 
 	undoMu sync.Mutex // voids, refunds and cancels check and act one at a time
+	// drainMu makes a drain and the report of what it left unconfirmed one
+	// step, so a call cannot slip between a background drain and its note.
+	drainMu sync.Mutex
 
 	// Recoveries started in the background after an unknown outcome; Close
 	// stops and waits for them.

@@ -116,8 +116,11 @@ func (t *Terminal) unknown(rec reversal.Record, reason iso.ReversalReason, cause
 			defer t.bg.Done()
 			ctx, cancel := context.WithTimeout(t.bgCtx, 4*t.timeout)
 			defer cancel()
-			if err := t.engine.Drain(ctx); err != nil {
-				t.noteUnconfirmed(err)
+			t.drainMu.Lock()
+			err := t.engine.Drain(ctx)
+			t.noteUnconfirmed(err)
+			t.drainMu.Unlock()
+			if err != nil {
 				t.log.Warn("recovery not done yet", "err", err)
 			}
 		}()
