@@ -55,7 +55,8 @@ func WithTrace(trace func(direction string, m *iso.Message)) Option {
 }
 
 // WithReversalPolicy sets how hard the engine tries (reversal.Policy);
-// its Timeout defaults to the terminal's.
+// its Timeout defaults to the terminal's, its unset limits to the
+// dialect's (iso.Rules.Recovery).
 func WithReversalPolicy(p reversal.Policy) Option { return func(t *Terminal) { t.policy = p } }
 
 // WithKeyScheme chooses the working keys sign-on asks for (default
