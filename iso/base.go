@@ -15,8 +15,8 @@ type base struct {
 	header  []byte
 	clock   func() time.Time
 	qr      QROrderMapping
-	// reversalDoneCodes end a reversal besides 00 (domain.md §3.2: 12 and
-	// 25 mean there is nothing to reverse).
+	// reversalDoneCodes end a reversal besides 00 (12 and 25: there is
+	// nothing to reverse; see recoveryOutcome).
 	reversalDoneCodes []ResponseCode
 	newMAC            func([]byte) (MAC, error)
 	// adviceAfter is the ISO87 reversal ladder: attempts before a reversal
@@ -124,7 +124,9 @@ func WithQROrderMapping(q QROrderMapping) Option {
 }
 
 // WithReversalDoneCodes replaces the codes besides 00 that end a reversal
-// (default 12 and 25: the host has nothing to reverse).
+// (default 12 and 25: the host has nothing to reverse). They end only a
+// reversal: a repeated refund, advice or void answered 12 or 25 is declined
+// (see RecoveryOutcome).
 func WithReversalDoneCodes(codes ...ResponseCode) Option {
 	return func(b *base) error { b.reversalDoneCodes = codes; return nil }
 }
@@ -183,18 +185,6 @@ func (b *base) ReplyFrame(req Frame, body []byte) Frame {
 func (b *base) NewMAC(mak []byte) (MAC, error) { return b.newMAC(mak) }
 
 func (b *base) Decode(body []byte) (*Message, error) { return b.codec.decode(body) }
-
-func (b *base) ReversalDone(code ResponseCode) bool {
-	if code == CodeApproved {
-		return true
-	}
-	for _, c := range b.reversalDoneCodes {
-		if c == code {
-			return true
-		}
-	}
-	return false
-}
 
 // macPlaceholder marks a message that must be signed: builders set the MAC
 // field to zeros and Encode fills in the real MAC.

@@ -114,7 +114,9 @@ func (c ResponseCode) Approved() bool { return c.Action() == ActionApprove }
 func (c ResponseCode) String() string { return string(c) + " " + c.Meaning() }
 
 // ReversalReason is why a terminal reverses. Each dialect spells it in F39 of
-// the reversal (domain.md §5.2).
+// the reversal: CUP as CaoEnXin/LiaoYang_POS Src/trancomm.c
+// UpdateReversalFile and ReverseTranProc do (98, A0, 06), ISO87 with the
+// ISO 8583:1987 response codes of the same meaning.
 type ReversalReason int
 
 const (
@@ -124,6 +126,11 @@ const (
 	ReasonCannotComplete                           // host approved, terminal could not finish
 	ReasonLateReply                                // a reply came after the reversal was decided
 	ReasonCustomerCancel                           // void sent as a reversal
+	// ReasonRefused: the host answered an earlier reversal of this
+	// transaction with a code that does not end it. CUP terminals then
+	// rewrite F39 to 06 before the next try (CaoEnXin/LiaoYang_POS
+	// Src/trancomm.c ReverseTranProc).
+	ReasonRefused
 )
 
 func (r ReversalReason) String() string {
@@ -140,6 +147,8 @@ func (r ReversalReason) String() string {
 		return "late reply"
 	case ReasonCustomerCancel:
 		return "customer cancellation"
+	case ReasonRefused:
+		return "refused before"
 	}
 	return "unknown"
 }

@@ -3,8 +3,9 @@ package iso
 import "fmt"
 
 // How a CUP terminal recovers a request whose outcome it does not know
-// (domain.md §3.2, §6): sales, payment-code sales and voids are reversed by
-// a 0400 copied from the request; refunds are advices (0220) and are resent.
+// (CaoEnXin/LiaoYang_POS Src/trancomm.c TranNeedReversal, MakeReversalPack,
+// ReverseTranProc): sales, payment-code sales and voids are reversed by a
+// 0400 copied from the request; refunds are advices (0220) and are resent.
 
 func (d *cupDialect) Recovery(req *Message) (Recovery, error) {
 	kind, err := d.classify(req)
@@ -24,8 +25,12 @@ func cupRecovery(kind Kind) Recovery {
 	return RecoveryNone
 }
 
-// cupReasonCodes spell reversal reasons in F39 (domain.md §5.2, S1/S3/S4).
+// cupReasonCodes spell reversal reasons in F39: 98 no reply, A0 bad MAC
+// (CaoEnXin/LiaoYang_POS Src/trancomm.c UpdateReversalFile), 06 otherwise,
+// and 06 on every try after the host refused one (ReverseTranProc;
+// alon0808/ProjectAfcApp code/AfcCore/UnionPay/qpboc_8583.c sends 98).
 var cupReasonCodes = map[ReversalReason]ResponseCode{
+	ReasonRefused:        "06",
 	ReasonTimeout:        "98",
 	ReasonBadReply:       "06",
 	ReasonBadMAC:         "A0",
@@ -36,7 +41,9 @@ var cupReasonCodes = map[ReversalReason]ResponseCode{
 
 // Reversal copies the request, strips track, PIN and RRN data, sets the
 // reason in F39 and keeps the STAN: the host matches the reversal to its
-// original by it. CUP resends the same 0400 however many attempts it takes.
+// original by it. CUP resends the same 0400 however many attempts it
+// takes, except that after a refusal the engine passes ReasonRefused and
+// F39 becomes 06.
 func (d *cupDialect) Reversal(orig *Message, reason ReversalReason, attempt int) (*Message, error) {
 	kind, err := d.classify(orig)
 	if err != nil {
@@ -76,4 +83,18 @@ func (d *cupDialect) Repeat(orig *Message, attempt int) (*Message, error) {
 	r := orig.Clone()
 	r.Set(64, macPlaceholder) // a stored request has lost its MAC
 	return r, nil
+}
+
+// Rules of a CUP host: a void only for a sale of the same day and batch
+// ("必须是撤销当日当批的消费交易", the CUP POS specification as summarised at
+// https://itindex.net/detail/54891 "银联POS规范总结"; hosts answer 22 outside
+// the allowed days, CaoEnXin/LiaoYang_POS Src/globalvar.c sRetErrInfo); the
+// PAN travels after the fact (reversal copies, keyed voids with F2 + F14,
+// Src/tranproc.c SaleVoidGetData and SetCommReqField case CARD_KEYIN, and
+// the F48 upload records), so the journal must keep it; recovery is 3
+// resends after the first send, then the terminal gives up and carries on
+// ("交易重发次数=3" in Release/appparam.txt, the ucResendTimes+1 loop of
+// Src/trancomm.c ReverseTranProc).
+func (d *cupDialect) Rules() Rules {
+	return Rules{VoidSameDay: true, StoredPAN: true, Recovery: RecoveryLimits{PerTrigger: 4, Total: 4}}
 }

@@ -48,9 +48,14 @@ type Dialect interface {
 	Recovery(req *Message) (Recovery, error)
 	Reversal(orig *Message, reason ReversalReason, attempt int) (*Message, error)
 	Repeat(orig *Message, attempt int) (*Message, error)
-	// ReversalDone reports whether a reversal reply's code ends the
-	// reversal (approved, or nothing to reverse).
-	ReversalDone(code ResponseCode) bool
+	// RecoveryOutcome says what a reply's code means for a record that
+	// recovers by r: a reversal ends (OutcomeReversed) or is sent again
+	// (OutcomeRetry); a repeat is approved, declined, or a duplicate the
+	// terminal must match with CheckDuplicate before it counts as approved.
+	RecoveryOutcome(r Recovery, code ResponseCode) RecoveryOutcome
+	// Rules are the host's rules a terminal checks before it sends: the
+	// void window, whether the journal must keep PANs, recovery limits.
+	Rules() Rules
 
 	// BatchLimit is how many transactions one batch may hold and still be
 	// settled (CUP: 999, the width of F48's counts); 0 means no limit. A

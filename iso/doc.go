@@ -71,12 +71,15 @@
 //	sale                 0200 000000, F60.1 22; card in F2/F14/F22/F23/F35, PIN in F26/F52/F53
 //	payment-code sale    0200 000000, F22 032, code in F59 tag A3
 //	balance inquiry      0200 310000, F60.1 01
-//	void                 0200 200000, F60.1 23, F37/F38 and F61 (batch + trace) of the original
+//	void                 0200 200000, F60.1 23, F37/F38 and F61 (batch + trace) of the original;
+//	                     without the card F2/F14 of the sale, keyed (F22 012); same day and batch only
 //	refund               0220 200000, F60.1 25, F37 and F61 (batch + trace + MMDD), F63 the sale's
 //	                     card organisation ("000" when unknown)
 //	reversal             0400 copied from the request minus F26/F35/F36/F37/F52/F53, F39 reason
-//	                     (98 timeout, 06 bad reply / cannot complete, A0 bad MAC); resent unchanged
-//	refund repeat        the same 0220 resent (it is an advice; it is not reversed)
+//	                     (98 timeout, 06 bad reply / cannot complete / after a refusal, A0 bad
+//	                     MAC); ends on 00, 12, 25; 4 sends, then the record ends unconfirmed
+//	refund repeat        the same 0220 resent (an advice, not reversed): 00 approves, 94 approves
+//	                     if it echoes the same terminal, STAN and amount, any other code declines
 //	financial replies    F63.1 = card organisation ("CUP", "VIS", "MCC"...): "CUP" cards settle in the
 //	                     domestic class, the others in the foreign class
 //	settlement           0500, F48 = 62 digits of totals (domestic, foreign), F60.3 201, F63 operator;
@@ -101,11 +104,13 @@
 //	payment-code sale    0200 000000, F22 032, code in F48 tag A3
 //	balance inquiry      0200 310000
 //	void                 0400 000000, F25 17, F37/F38 and F90 of the original; it is itself a
-//	                     reversal, so an unknown outcome is repeated as 0401, not reversed
+//	                     reversal, so an unknown outcome is repeated as 0401, not reversed;
+//	                     the repeat's reply is read as a refund repeat's is
 //	refund               0200 200000, F37 of the original
 //	reversal             0400, repeats 0401, after WithAdviceAfter attempts (default 3) the advice
 //	                     0420, repeats 0421; F39 reason (68 timeout, 06 bad reply or MAC, 22
-//	                     cannot complete), F90 original data, track PAN moved to F2/F14
+//	                     cannot complete, 06 after a refusal), F90 original data, track PAN
+//	                     moved to F2/F14; 4 sends a drain, 12 in all (Rules().Recovery)
 //	settlement           0500 920000, totals in F74–F77, F86–F89, F97; reply F39 00 or 95
 //	batch upload         0320 per transaction, proc code of the original, F60 = MTI + STAN + RRN
 //	settlement after upload  0500 960000

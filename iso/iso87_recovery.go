@@ -3,7 +3,7 @@ package iso
 import "fmt"
 
 // How an ISO87 terminal recovers a request whose outcome it does not know
-// (domain.md §6): sales, payment-code sales and refunds are reversed by the
+// (ISO 8583:1987 repeat and advice MTIs, moov-io/iso8583 docs/mti.md): sales, payment-code sales and refunds are reversed by the
 // 0400 → 0401 → 0420 → 0421 ladder; a void is itself a reversal, so it is
 // repeated (0401) until acknowledged and its effect stands.
 
@@ -21,9 +21,11 @@ func (d *iso87Dialect) Recovery(req *Message) (Recovery, error) {
 	return RecoveryNone, nil
 }
 
-// iso87ReasonCodes spell reversal reasons in F39 (domain.md §5.2, ISO 87
-// column).
+// iso87ReasonCodes spell reversal reasons in F39 with ISO 8583:1987 codes:
+// 68 response received too late, 06 error, 22 suspected malfunction, 17
+// customer cancellation. After a refusal the next try says 06.
 var iso87ReasonCodes = map[ReversalReason]ResponseCode{
+	ReasonRefused:        "06",
 	ReasonTimeout:        "68",
 	ReasonBadReply:       "06",
 	ReasonBadMAC:         "06",
@@ -154,4 +156,21 @@ func (d *iso87Dialect) PlanUpload(v SettlementResponse, pending []BatchEntry, _ 
 		plan.Steps = append(plan.Steps, UploadStep{Request: BatchUploadRequest{Entries: []BatchEntry{e}}, Entries: []int{i}})
 	}
 	return plan, nil
+}
+
+// Rules of an ISO87 host: voids until settlement, whatever the day; the
+// PAN is not needed after the fact (a reversal finds its original by F90,
+// an upload leaves F2 out when the journal has no PAN). Recovery: 4 sends a
+// drain and 12 in all, or the advice's share of the ladder (WithAdviceAfter)
+// plus two drains, whichever is more. Terminal code of this style keeps a
+// refused reversal and sends it once before each transaction until a 00
+// (resza/MAB source/tranproc.c TranReversal); posswitch bounds it instead,
+// so a host that keeps refusing cannot lock the merchant out.
+func (d *iso87Dialect) Rules() Rules {
+	const perTrigger = 4
+	total := 3 * perTrigger
+	if a := d.adviceAfter + 2*perTrigger; a > total {
+		total = a
+	}
+	return Rules{Recovery: RecoveryLimits{PerTrigger: perTrigger, Total: total}}
 }

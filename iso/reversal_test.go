@@ -141,18 +141,113 @@ func TestRecoveryPerKind(t *testing.T) {
 	}
 }
 
-// TestReversalDone: 00, and 12 / 25 (nothing to reverse) end a reversal by
-// default; the list is configurable.
-func TestReversalDone(t *testing.T) {
-	d, _ := iso.CUP()
-	for code, want := range map[iso.ResponseCode]bool{"00": true, "12": true, "25": true, "05": false, "96": false, "": false} {
-		if d.ReversalDone(code) != want {
-			t.Errorf("ReversalDone(%q) = %v", code, !want)
+// TestRecoveryOutcome: each kind of recovery has its own rule, per
+// response-code class. A reversal ends on 00 and on 12 / 25 (nothing to
+// reverse; configurable) and is retried on anything else; a repeat (CUP
+// refund advice, ISO87 void) is approved on an approval code, a duplicate
+// on 94, and declined on every other code, 12 and 25 included.
+func TestRecoveryOutcome(t *testing.T) {
+	cup, _ := iso.CUP()
+	i87, _ := iso.ISO87()
+	rev := map[iso.ResponseCode]iso.RecoveryOutcome{"00": iso.OutcomeReversed, "12": iso.OutcomeReversed,
+		"25": iso.OutcomeReversed, "94": iso.OutcomeRetry, "13": iso.OutcomeRetry, "51": iso.OutcomeRetry,
+		"64": iso.OutcomeRetry, "96": iso.OutcomeRetry, "30": iso.OutcomeRetry, "05": iso.OutcomeRetry,
+		"A0": iso.OutcomeRetry, "": iso.OutcomeRetry}
+	rep := map[iso.ResponseCode]iso.RecoveryOutcome{"00": iso.OutcomeApproved, "94": iso.OutcomeDuplicate,
+		"12": iso.OutcomeDeclined, "25": iso.OutcomeDeclined, "13": iso.OutcomeDeclined, "51": iso.OutcomeDeclined,
+		"64": iso.OutcomeDeclined, "96": iso.OutcomeDeclined, "30": iso.OutcomeDeclined, "05": iso.OutcomeDeclined,
+		"A0": iso.OutcomeDeclined, "": iso.OutcomeDeclined}
+	for _, d := range []iso.Dialect{cup, i87} {
+		for code, want := range rev {
+			if got := d.RecoveryOutcome(iso.RecoveryReverse, code); got != want {
+				t.Errorf("%s reversal answered %q: %s, want %s", d.Name(), code, got, want)
+			}
+		}
+		for code, want := range rep {
+			if got := d.RecoveryOutcome(iso.RecoveryRepeat, code); got != want {
+				t.Errorf("%s repeat answered %q: %s, want %s", d.Name(), code, got, want)
+			}
 		}
 	}
 	strict, _ := iso.ISO87(iso.WithReversalDoneCodes())
-	if strict.ReversalDone("25") || !strict.ReversalDone("00") {
+	if strict.RecoveryOutcome(iso.RecoveryReverse, "25") != iso.OutcomeRetry ||
+		strict.RecoveryOutcome(iso.RecoveryReverse, "00") != iso.OutcomeReversed {
 		t.Error("WithReversalDoneCodes() must leave only 00")
+	}
+	wide, _ := iso.CUP(iso.WithReversalDoneCodes("12", "25", "94"))
+	if wide.RecoveryOutcome(iso.RecoveryReverse, "94") != iso.OutcomeReversed ||
+		wide.RecoveryOutcome(iso.RecoveryRepeat, "25") != iso.OutcomeDeclined {
+		t.Error("the reversal done codes must end reversals only, never approve or end a repeat")
+	}
+}
+
+// TestCheckDuplicate: a 94 counts only when the reply shows the request's
+// terminal, STAN and amount.
+func TestCheckDuplicate(t *testing.T) {
+	req := &iso.Message{MTI: "0220"}
+	req.Set(4, "000000001000")
+	req.Set(11, "000042")
+	req.Set(41, "TERM0001")
+	reply := func(f4, f11, f41 string) *iso.Message {
+		m := &iso.Message{MTI: "0230"}
+		for id, v := range map[int]string{4: f4, 11: f11, 41: f41} {
+			if v != "" {
+				m.Set(id, v)
+			}
+		}
+		m.Set(39, "94")
+		return m
+	}
+	if err := iso.CheckDuplicate(req, reply("000000001000", "000042", "TERM0001")); err != nil {
+		t.Errorf("the same request: %v", err)
+	}
+	for name, m := range map[string]*iso.Message{
+		"other amount":   reply("000000000999", "000042", "TERM0001"),
+		"no amount":      reply("", "000042", "TERM0001"),
+		"other STAN":     reply("000000001000", "000043", "TERM0001"),
+		"other terminal": reply("000000001000", "000042", "TERM0002"),
+		"no terminal":    reply("000000001000", "000042", ""),
+	} {
+		if err := iso.CheckDuplicate(req, m); !errors.Is(err, iso.ErrBadReply) {
+			t.Errorf("%s: %v, want a ReplyError", name, err)
+		}
+	}
+}
+
+// TestRules: CUP voids only on the day and batch of the sale, needs the PAN
+// after the fact and gives a recovery 4 sends; ISO87 neither, and 12.
+func TestRules(t *testing.T) {
+	cup, _ := iso.CUP()
+	if r := cup.Rules(); !r.VoidSameDay || !r.StoredPAN || r.Recovery != (iso.RecoveryLimits{PerTrigger: 4, Total: 4}) {
+		t.Errorf("CUP rules %+v", r)
+	}
+	i87, _ := iso.ISO87()
+	if r := i87.Rules(); r.VoidSameDay || r.StoredPAN || r.Recovery != (iso.RecoveryLimits{PerTrigger: 4, Total: 12}) {
+		t.Errorf("ISO87 rules %+v", r)
+	}
+	late, _ := iso.ISO87(iso.WithAdviceAfter(10))
+	if r := late.Rules(); r.Recovery.Total != 18 {
+		t.Errorf("with the advice after 10 attempts, %d sends in all, want 18", r.Recovery.Total)
+	}
+}
+
+// TestReversalAfterRefusal: after a refused reversal the next one says 06.
+func TestReversalAfterRefusal(t *testing.T) {
+	for _, mk := range []func(...iso.Option) (iso.Dialect, error){iso.CUP, iso.ISO87} {
+		d, _ := mk()
+		cur := iso.CNY
+		if d.Name() == "ISO87" {
+			cur = iso.USD
+		}
+		req, err := d.BuildRequest(env(7), iso.SaleRequest{Amount: iso.Amount{Minor: 100, Currency: cur},
+			Card: iso.Card{PAN: "4761739001010119", Entry: iso.EntryMode{Method: iso.EntryManual}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := d.Reversal(req, iso.ReasonRefused, 1)
+		if err != nil || r.Value(39) != "06" {
+			t.Errorf("%s: F39 %q (%v), want 06", d.Name(), r.Value(39), err)
+		}
 	}
 }
 

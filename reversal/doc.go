@@ -16,9 +16,11 @@
 //	  ├─ Decline ─▶ declined
 //	  ├─ MarkRecoveryPending(reason) ─▶ recovery-pending ─▶ Engine.Drain
 //	  │       (MarkUntrustedReply also keeps an untrusted reply's F38 for the reversal)
-//	  │       ├─ reversal acknowledged ─▶ reversed   (a reversed void makes its sale live again)
-//	  │       ├─ repeat acknowledged   ─▶ approved   (advices and ISO87 voids: the effect stands)
-//	  │       └─ policy or operator    ─▶ given-up   (kept as an exception record)
+//	  │       ├─ reversal ended (00/12/25)   ─▶ reversed  (a reversed void makes its sale live again)
+//	  │       ├─ repeat approved (00, or 94 for the same request) ─▶ approved (the effect stands)
+//	  │       ├─ repeat declined (any other) ─▶ declined  (nothing moved; the original untouched)
+//	  │       ├─ sends ran out or expired    ─▶ recovery-unconfirmed (exception; Drain reports it)
+//	  │       └─ operator's Override         ─▶ given-up  (exception, with the operator)
 //	  ├─ MarkNotSent ─▶ not-sent (no byte left; nothing to recover)
 //	  └─ MarkNoReply ─▶ no-reply (an inquiry went unanswered; nothing moved)
 //	approved ─▶ recovery-pending  (the terminal could not complete: card removed, printer)
@@ -52,8 +54,19 @@
 //   - A file that is not a posswitch journal, or is corrupt, is refused and
 //     left untouched; a journal another process holds fails fast (ErrLocked).
 //
-// The engine's Policy decides what happens when attempts run out: by
-// default the record stays pending and the terminal refuses new financial
-// requests (ErrRecoveryPending) until it clears or an authorised operator
-// overrides it; GiveUpAfter gives it up as an exception record instead.
+// What a reply to a recovery message means is the dialect's answer
+// (iso.Dialect.RecoveryOutcome): a reversal ends on 00 or on a code that
+// leaves nothing to undo (12, 25); a repeated refund, advice or void is read
+// as a first send's reply would be, so 12 or 25 decline it. A refused
+// reversal is resent with the reason "refused" (CUP F39 06).
+//
+// Nothing is resent forever. While a record is pending the terminal refuses
+// new financial requests (ErrRecoveryPending); the Policy bounds that: each
+// drain sends a record at most AttemptsPerDrain times, and once it has had
+// GiveUpAfter sends (defaults from the dialect's Rules: CUP 4 in one drain,
+// as the reference terminal's resend count 3; ISO87 12) it ends
+// recovery-unconfirmed, Drain returns an *UnconfirmedError naming it, and
+// the terminal carries on. An authorised operator may end a pending record
+// sooner with Engine.Override (given-up). Both are exception records the
+// merchant settles with the acquirer (Exceptions).
 package reversal

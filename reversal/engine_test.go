@@ -3,6 +3,8 @@ package reversal_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +20,7 @@ type teHost struct {
 	mu     sync.Mutex
 	sent   []*iso.Message
 	answer func(n int, req *iso.Message) (iso.ResponseCode, error)
+	mutate func(reply *iso.Message) // alters a reply before the engine reads it
 }
 
 var errNoAnswer = errors.New("no reply before the deadline")
@@ -35,7 +38,11 @@ func (h *teHost) Send(_ context.Context, req *iso.Message, _ time.Time) (*iso.Me
 	if req.Value(25) == "17" || req.MTI == "0220" || req.MTI == "0221" { // ISO87 void, CUP refund advice
 		resp = iso.FinancialResponse{Reply: iso.Reply{Code: code}, Of: map[bool]iso.Kind{true: iso.KindVoid, false: iso.KindRefund}[req.Value(25) == "17"]}
 	}
-	return h.d.BuildResponse(req, resp)
+	reply, err := h.d.BuildResponse(req, resp)
+	if err == nil && h.mutate != nil {
+		h.mutate(reply)
+	}
+	return reply, err
 }
 
 func (h *teHost) mtis() []string {
@@ -52,11 +59,59 @@ func tePolicy() reversal.Policy {
 	return reversal.Policy{Timeout: time.Second, Backoff: func(int) time.Duration { return 0 }}
 }
 
-// TestCUPReversalResendsThenBlocks: CUP sends the same 0400 (reason 98 for
-// a timeout) up to AttemptsPerDrain times; while the host stays silent the
-// record stays pending and Drain reports it; when the host answers, it is
-// reversed and the terminal is ready again.
-func TestCUPReversalResendsThenBlocks(t *testing.T) {
+// TestCUPReversalGivesUpAfterFourSends: by default a CUP reversal gets the
+// reference terminal's four sends (resend count 3 plus the first, all in
+// one drain); while the host stays silent each says 98; then the record
+// ends unconfirmed, the drain names it in an *UnconfirmedError, and the
+// terminal is free again and sends nothing more for it.
+func TestCUPReversalGivesUpAfterFourSends(t *testing.T) {
+	d := tjCUP(t)
+	j := tjOpen(t)
+	sale := tjSale(t, j, d, 1500)
+	j.MarkRecoveryPending(sale.ID, iso.ReasonTimeout)
+	host := &teHost{d: d, answer: func(int, *iso.Message) (iso.ResponseCode, error) { return "", errNoAnswer }}
+	e := reversal.NewEngine(j, d, host, tePolicy())
+	err := e.Drain(context.Background())
+	var ue *reversal.UnconfirmedError
+	if !errors.As(err, &ue) || !errors.Is(err, reversal.ErrUnconfirmed) || errors.Is(err, reversal.ErrRecoveryPending) ||
+		len(ue.Records) != 1 || ue.Records[0].ID != sale.ID || ue.Records[0].STAN != sale.STAN {
+		t.Fatalf("Drain = %v, want an UnconfirmedError naming the sale", err)
+	}
+	if !strings.Contains(err.Error(), "STAN "+sale.STAN.String()) || strings.Contains(err.Error(), tjTrack2.PAN().Digits()) {
+		t.Errorf("the error must name the trace and no PAN: %v", err)
+	}
+	if got := host.mtis(); len(got) != 4 {
+		t.Fatalf("sent %v, want four 0400s", got)
+	}
+	for _, m := range host.sent {
+		if m.MTI != "0400" || m.Value(39) != "98" || m.Value(11) != sale.STAN.String() || m.Has(35) || m.Has(52) {
+			t.Errorf("reversal %s F39 %s F11 %s, track %v PIN %v", m.MTI, m.Value(39), m.Value(11), m.Has(35), m.Has(52))
+		}
+	}
+	got, _ := j.Get(sale.ID)
+	if got.State != reversal.StateUnconfirmed || got.Attempts != 4 || !got.State.Final() {
+		t.Errorf("state %s after %d attempts, want a final unconfirmed after 4", got.State, got.Attempts)
+	}
+	if err := e.Ready(); err != nil {
+		t.Errorf("Ready() = %v: an unconfirmed record must not block", err)
+	}
+	if err := e.Drain(context.Background()); err != nil || len(host.sent) != 4 {
+		t.Errorf("an unconfirmed record was sent again (%d messages, %v)", len(host.sent), err)
+	}
+	var csv strings.Builder
+	if err := j.ExportCSV(&csv, reversal.Exceptions); err != nil || !strings.Contains(csv.String(), ",recovery-unconfirmed,") {
+		t.Errorf("the exceptions export must list it (%v):\n%s", err, csv.String())
+	}
+	var jl strings.Builder
+	if err := j.ExportJSONLines(&jl, reversal.Cancellations); err != nil || !strings.Contains(jl.String(), `"state":"recovery-unconfirmed"`) {
+		t.Errorf("the cancellations export must list it (%v):\n%s", err, jl.String())
+	}
+}
+
+// TestReversalBlocksWithinItsLimit: under a larger GiveUpAfter the record
+// stays pending between drains (new requests are refused) until the host
+// answers; the attempt count carries over.
+func TestReversalBlocksWithinItsLimit(t *testing.T) {
 	d := tjCUP(t)
 	j := tjOpen(t)
 	sale := tjSale(t, j, d, 1500)
@@ -68,19 +123,13 @@ func TestCUPReversalResendsThenBlocks(t *testing.T) {
 		}
 		return "00", nil
 	}}
-	e := reversal.NewEngine(j, d, host, tePolicy())
+	p := tePolicy()
+	p.GiveUpAfter = 8
+	e := reversal.NewEngine(j, d, host, p)
 	err := e.Drain(context.Background())
 	var pe *reversal.PendingError
-	if !errors.As(err, &pe) || !errors.Is(err, reversal.ErrRecoveryPending) || len(pe.IDs) != 1 {
-		t.Fatalf("Drain = %v, want a PendingError for the sale", err)
-	}
-	if got := host.mtis(); len(got) != 4 {
-		t.Fatalf("sent %v, want four 0400s", got)
-	}
-	for _, m := range host.sent {
-		if m.MTI != "0400" || m.Value(39) != "98" || m.Value(11) != sale.STAN.String() || m.Has(35) || m.Has(52) {
-			t.Errorf("reversal %s F39 %s F11 %s, track %v PIN %v", m.MTI, m.Value(39), m.Value(11), m.Has(35), m.Has(52))
-		}
+	if !errors.As(err, &pe) || len(pe.IDs) != 1 || errors.Is(err, reversal.ErrUnconfirmed) || len(host.sent) != 4 {
+		t.Fatalf("Drain = %v after %d sends, want the sale pending after 4", err, len(host.sent))
 	}
 	if e.Ready() == nil {
 		t.Error("Ready() with a reversal pending")
@@ -89,15 +138,40 @@ func TestCUPReversalResendsThenBlocks(t *testing.T) {
 	if err := e.Drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := j.Get(sale.ID)
-	if got.State != reversal.StateReversed || got.Attempts != 5 {
+	if got, _ := j.Get(sale.ID); got.State != reversal.StateReversed || got.Attempts != 5 {
 		t.Errorf("state %s after %d attempts, want reversed after 5", got.State, got.Attempts)
 	}
-	if err := e.Ready(); err != nil {
-		t.Errorf("Ready() = %v after the reversal", err)
+}
+
+// notSent is a host that cannot be reached: nothing leaves the terminal.
+var errUnreachable = fmt.Errorf("dial: connection refused: %w", reversal.ErrNotSent)
+
+// TestUnsentAttemptsDoNotCount: a drain while the host cannot be reached
+// sends nothing, so it uses none of the record's sends; the record stays
+// pending and the next drain still has all four.
+func TestUnsentAttemptsDoNotCount(t *testing.T) {
+	d := tjCUP(t)
+	j := tjOpen(t)
+	sale := tjSale(t, j, d, 1500)
+	j.MarkRecoveryPending(sale.ID, iso.ReasonTimeout)
+	down := true
+	host := &teHost{d: d, answer: func(int, *iso.Message) (iso.ResponseCode, error) {
+		if down {
+			return "", errUnreachable
+		}
+		return "96", nil
+	}}
+	e := reversal.NewEngine(j, d, host, tePolicy())
+	if err := e.Drain(context.Background()); !errors.Is(err, reversal.ErrRecoveryPending) || !errors.Is(err, reversal.ErrNotSent) {
+		t.Fatalf("Drain with the host down = %v, want pending", err)
 	}
-	if err := e.Drain(context.Background()); err != nil || len(host.sent) != 5 {
-		t.Errorf("a reversed record was sent again (%d messages, %v)", len(host.sent), err)
+	if got, _ := j.Get(sale.ID); got.State != reversal.StateRecoveryPending || got.Attempts != 0 {
+		t.Fatalf("state %s with %d attempts counted, want pending with none", got.State, got.Attempts)
+	}
+	down = false
+	host.sent = nil
+	if err := e.Drain(context.Background()); !errors.Is(err, reversal.ErrUnconfirmed) || len(host.sent) != 4 {
+		t.Errorf("Drain = %v after %d sends, want unconfirmed after 4", err, len(host.sent))
 	}
 }
 
@@ -182,28 +256,45 @@ func TestRepeatStandsWhenAcknowledged(t *testing.T) {
 	}
 }
 
-// TestPolicyGivesUpOrOverride: GiveUpAfter turns an exhausted record into an
-// exception; by default an operator's override does, and is journaled.
-func TestPolicyGivesUpOrOverride(t *testing.T) {
+// TestRefusedReversalSays06: after a reply that does not end the reversal
+// (96 here) every later 0400 carries F39 06 instead of the first reason,
+// across drains; the policy then ends it unconfirmed. An operator's
+// override is a different ending (given-up) and needs the operator.
+func TestRefusedReversalSays06(t *testing.T) {
 	d := tjCUP(t)
 	j := tjOpen(t)
-	silent := &teHost{d: d, answer: func(int, *iso.Message) (iso.ResponseCode, error) { return "96", nil }}
+	refusing := &teHost{d: d, answer: func(int, *iso.Message) (iso.ResponseCode, error) { return "96", nil }}
 	a := tjSale(t, j, d, 100)
 	j.MarkRecoveryPending(a.ID, iso.ReasonBadMAC)
 	p := tePolicy()
+	p.AttemptsPerDrain = 2
 	p.GiveUpAfter = 3
-	if err := reversal.NewEngine(j, d, silent, p).Drain(context.Background()); err != nil {
-		t.Fatalf("after giving up nothing is pending: %v", err)
+	e := reversal.NewEngine(j, d, refusing, p)
+	if err := e.Drain(context.Background()); !errors.Is(err, reversal.ErrRecoveryPending) {
+		t.Fatalf("first drain: %v", err)
 	}
-	if got, _ := j.Get(a.ID); got.State != reversal.StateGivenUp || got.Attempts != 3 || silent.sent[0].Value(39) != "A0" {
-		t.Errorf("state %s after %d attempts (F39 %s)", got.State, got.Attempts, silent.sent[0].Value(39))
+	if err := e.Drain(context.Background()); !errors.Is(err, reversal.ErrUnconfirmed) {
+		t.Fatalf("second drain: %v", err)
+	}
+	want := []string{"A0", "06", "06"}
+	if len(refusing.sent) != len(want) {
+		t.Fatalf("%d sends, want %d", len(refusing.sent), len(want))
+	}
+	for i, m := range refusing.sent {
+		if m.Value(39) != want[i] {
+			t.Errorf("send %d: F39 %s, want %s", i, m.Value(39), want[i])
+		}
+	}
+	if got, _ := j.Get(a.ID); got.State != reversal.StateUnconfirmed || got.Attempts != 3 || got.Refusals != 3 {
+		t.Errorf("state %s after %d attempts and %d refusals", got.State, got.Attempts, got.Refusals)
 	}
 
 	b := tjSale(t, j, d, 200)
 	j.MarkRecoveryPending(b.ID, iso.ReasonTimeout)
-	e := reversal.NewEngine(j, d, silent, tePolicy())
+	p.GiveUpAfter = 100
+	e = reversal.NewEngine(j, d, refusing, p)
 	if err := e.Drain(context.Background()); !errors.Is(err, reversal.ErrRecoveryPending) {
-		t.Fatalf("default policy must keep and block: %v", err)
+		t.Fatalf("within its limit the record must stay and block: %v", err)
 	}
 	if _, err := e.Override(b.ID, "", "no operator"); err == nil {
 		t.Error("an override without an operator was accepted")
@@ -214,6 +305,9 @@ func TestPolicyGivesUpOrOverride(t *testing.T) {
 	}
 	if err := e.Ready(); err != nil {
 		t.Errorf("still blocked after the override: %v", err)
+	}
+	if _, err := e.Override(a.ID, "00", "late"); !errors.Is(err, reversal.ErrIllegalTransition) {
+		t.Errorf("override of an unconfirmed (final) record: %v", err)
 	}
 }
 
@@ -259,8 +353,8 @@ func TestDrainStopsWithTheContext(t *testing.T) {
 	}
 }
 
-// TestPolicyExpiry: a recovery older than the policy's expiry is given up
-// as an exception without another message.
+// TestPolicyExpiry: a recovery older than the policy's expiry ends
+// unconfirmed without another message.
 func TestPolicyExpiry(t *testing.T) {
 	d := tjCUP(t)
 	long := time.Now().Add(-72 * time.Hour)
@@ -270,10 +364,10 @@ func TestPolicyExpiry(t *testing.T) {
 	host := &teHost{d: d, answer: func(int, *iso.Message) (iso.ResponseCode, error) { return "00", nil }}
 	p := tePolicy()
 	p.Expiry = 48 * time.Hour
-	if err := reversal.NewEngine(j, d, host, p).Drain(context.Background()); err != nil {
-		t.Fatal(err)
+	if err := reversal.NewEngine(j, d, host, p).Drain(context.Background()); !errors.Is(err, reversal.ErrUnconfirmed) {
+		t.Fatalf("Drain = %v, want the expired record unconfirmed", err)
 	}
-	if got, _ := j.Get(sale.ID); got.State != reversal.StateGivenUp || len(host.sent) != 0 {
-		t.Errorf("state %s after %d messages, want given up after none", got.State, len(host.sent))
+	if got, _ := j.Get(sale.ID); got.State != reversal.StateUnconfirmed || len(host.sent) != 0 {
+		t.Errorf("state %s after %d messages, want unconfirmed after none", got.State, len(host.sent))
 	}
 }

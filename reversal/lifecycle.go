@@ -268,11 +268,39 @@ func (j *Journal) MarkReversed(id uint64, code iso.ResponseCode) (Record, error)
 	})
 }
 
-// GiveUp stops recovery without the host's acknowledgement and keeps the
-// record as an exception: by policy after the attempts ran out, or by an
-// authorised operator's override.
+// GiveUp stops recovery without the host's acknowledgement on an
+// authorised operator's override and keeps the record as an exception.
 func (j *Journal) GiveUp(id uint64, op iso.OperatorCode, note string) (Record, error) {
 	return j.update(id, func(_ *bolt.Tx, r *Record) error { return j.move(r, StateGivenUp, op, note) })
+}
+
+// markUnconfirmed ends a recovery whose policy ran out.
+func (j *Journal) markUnconfirmed(id uint64, note string) (Record, error) {
+	return j.update(id, func(_ *bolt.Tx, r *Record) error { return j.move(r, StateUnconfirmed, "", note) })
+}
+
+// recordRefusal notes a reversal reply that did not end it: later
+// reversals of this record say so in their reason.
+func (j *Journal) recordRefusal(id uint64, code iso.ResponseCode) (Record, error) {
+	return j.update(id, func(_ *bolt.Tx, r *Record) error {
+		if r.State != StateRecoveryPending {
+			return &TransitionError{ID: id, From: r.State, To: r.State, Why: "no recovery pending"}
+		}
+		r.Refusals++
+		r.Events = append(r.Events, Event{At: j.clock(), State: r.State, Note: "refused: " + string(code)})
+		return nil
+	})
+}
+
+// uncountAttempt takes back an attempt whose message never left the
+// terminal.
+func (j *Journal) uncountAttempt(id uint64) (Record, error) {
+	return j.update(id, func(_ *bolt.Tx, r *Record) error {
+		if r.Attempts > 0 {
+			r.Attempts--
+		}
+		return nil
+	})
 }
 
 // RecordLateReply keeps a reply that came after the outcome was decided. It

@@ -62,3 +62,8 @@ func (j *Journal) gcm() (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
+
+// HasDataKey reports whether the journal was opened with a data key, so
+// that it keeps full PANs (encrypted) for the messages that need them
+// after the fact.
+func (j *Journal) HasDataKey() bool { return j.key != nil }

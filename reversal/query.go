@@ -111,11 +111,17 @@ func (j *Journal) Pending() ([]Record, error) {
 }
 
 // Cancellations returns every record a merchant must be able to show as a
-// cancellation: voids, refunds, and transactions reversed or given up.
+// cancellation: voids, refunds, and transactions reversed, under
+// recovery, given up or left unconfirmed.
 func Cancellations(r Record) bool {
 	return r.Kind == iso.KindVoid || r.Kind == iso.KindRefund || r.State == StateReversed ||
-		r.State == StateGivenUp || r.State == StateRecoveryPending
+		r.State == StateGivenUp || r.State == StateRecoveryPending || r.State == StateUnconfirmed
 }
+
+// Exceptions returns the records the merchant must settle with the
+// acquirer: recoveries an operator gave up and recoveries that ended
+// unconfirmed.
+func Exceptions(r Record) bool { return r.State == StateGivenUp || r.State == StateUnconfirmed }
 
 // exportRow is a record as audit exports show it: masked PAN, no request.
 type exportRow struct {

@@ -26,9 +26,15 @@ const (
 	StateRecoveryPending State = "recovery-pending"
 	// StateReversed: the host acknowledged the reversal; nothing moved.
 	StateReversed State = "reversed"
-	// StateGivenUp: recovery stopped without the host's acknowledgement
-	// (policy or an operator's override); kept as an exception record.
+	// StateGivenUp: an authorised operator stopped the recovery without
+	// the host's acknowledgement (Engine.Override); kept as an exception
+	// record.
 	StateGivenUp State = "given-up"
+	// StateUnconfirmed: the policy's sends ran out (or the recovery
+	// expired) and no reply ended it; whether the host holds the
+	// transaction is unknown. Kept as an exception record for the merchant
+	// to settle with the acquirer; the terminal carries on.
+	StateUnconfirmed State = "recovery-unconfirmed"
 	// StateNotSent: no byte reached the host; nothing to recover.
 	StateNotSent State = "not-sent"
 	// StateNoReply: no reply to a request that moves nothing (an inquiry);
@@ -41,7 +47,7 @@ const (
 var transitions = map[State][]State{
 	StatePrepared:        {StateApproved, StateDeclined, StateRecoveryPending, StateNotSent, StateNoReply},
 	StateApproved:        {StateRecoveryPending}, // the terminal could not complete (card removed, printer)
-	StateRecoveryPending: {StateReversed, StateApproved, StateDeclined, StateGivenUp},
+	StateRecoveryPending: {StateReversed, StateApproved, StateDeclined, StateGivenUp, StateUnconfirmed},
 }
 
 // Final reports whether no transition leaves s.
@@ -102,6 +108,7 @@ type Record struct {
 
 	Reason   iso.ReversalReason `json:"reason,omitempty"`   // why recovery is pending
 	Attempts int                `json:"attempts,omitempty"` // recovery messages sent
+	Refusals int                `json:"refusals,omitempty"` // reversal replies that did not end it
 
 	OriginalID uint64 `json:"original_id,omitempty"` // a void's or refund's original
 	VoidedBy   uint64 `json:"voided_by,omitempty"`   // the approved void of this sale

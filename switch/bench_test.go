@@ -281,7 +281,7 @@ var (
 // but a 5 s timeout, on the journal at path (a new one if there is no file).
 func benchTerminal(tb testing.TB, h *benchHost, path string, opts ...reversal.Option) *isoswitch.Terminal {
 	tb.Helper()
-	j, err := reversal.Open(path, opts...)
+	j, err := reversal.Open(path, append([]reversal.Option{reversal.WithDataKey(testDataKey)}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}

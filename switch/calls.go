@@ -66,24 +66,36 @@ func (t *Terminal) find(o Original) (reversal.Record, error) {
 
 // Void cancels an approved sale of the open batch for its full amount. Who
 // must be allowed to void. A sale already voided, declined, reversed or
-// settled is refused with a *NotAllowedError that says what to do instead.
+// settled is refused with a *NotAllowedError that says what to do instead;
+// where the host voids only a sale of the same day and batch (CUP), a sale
+// of another day or batch is refused with a *VoidWindowError (refund it).
+// Nothing is sent when a void is refused. The void carries the sale's PAN
+// and expiry from the journal, keyed, when the dialect needs it.
 func (t *Terminal) Void(ctx context.Context, who Credentials, o Original) (Result, error) {
 	op, orig, unlock, err := t.undoTarget(ctx, who, ActionVoid, o)
 	if err != nil {
 		return Result{}, err
 	}
 	defer unlock()
-	if err := voidable(orig); err != nil {
+	if err := t.checkVoid(orig); err != nil {
 		return Result{}, err
 	}
 	return t.voidRecord(ctx, op, orig)
 }
 
 func (t *Terminal) voidRecord(ctx context.Context, op iso.OperatorCode, orig reversal.Record) (Result, error) {
+	card, err := t.voidCard(orig)
+	if err != nil {
+		return Result{}, err
+	}
 	req := iso.VoidRequest{Original: iso.Original{STAN: orig.STAN, Batch: orig.Batch, Time: orig.Created, RRN: orig.RRN,
-		AuthCode: orig.AuthCode, Amount: orig.Amount}}
-	return t.transact(ctx, reversal.Intent{Kind: iso.KindVoid, Operator: op, Amount: orig.Amount, MaskedPAN: orig.MaskedPAN,
-		CardOrg: orig.CardOrg, OriginalID: orig.ID}, req)
+		AuthCode: orig.AuthCode, Amount: orig.Amount}, Card: card}
+	in := reversal.Intent{Kind: iso.KindVoid, Operator: op, Amount: orig.Amount, MaskedPAN: orig.MaskedPAN,
+		CardOrg: orig.CardOrg, OriginalID: orig.ID}
+	if card != nil {
+		in.PAN = card.PAN // kept encrypted, for the void's own reversal
+	}
+	return t.transact(ctx, in, req)
 }
 
 // voidable says why a record cannot be voided, if it cannot.
@@ -97,7 +109,7 @@ func voidable(r reversal.Record) error {
 		return &NotAllowedError{Why: "the sale was reversed", Instead: "nothing to undo"}
 	case r.State == reversal.StateRecoveryPending || r.State == reversal.StatePrepared:
 		return &NotAllowedError{Why: "the sale's outcome is being recovered", Instead: "wait for its reversal"}
-	case r.State == reversal.StateGivenUp:
+	case r.State == reversal.StateGivenUp || r.State == reversal.StateUnconfirmed:
 		return &NotAllowedError{Why: "the sale is an exception record", Instead: "settle it with the acquirer"}
 	case r.Voided():
 		return &NotAllowedError{Why: fmt.Sprintf("the sale was already voided (record %d)", r.VoidedBy), Instead: "nothing to undo"}
@@ -109,7 +121,8 @@ func voidable(r reversal.Record) error {
 	return nil
 }
 
-// Refund returns money for a sale of a settled batch, found by RRN and
+// Refund returns money for a sale of a settled batch, or of the open batch
+// when the host would no longer void it (another day), found by RRN and
 // date; amount may be less than what is left to refund, not more.
 func (t *Terminal) Refund(ctx context.Context, who Credentials, o Original, amount iso.Amount, card iso.Card) (Result, error) {
 	op, orig, unlock, err := t.undoTarget(ctx, who, ActionRefund, o)
@@ -120,7 +133,7 @@ func (t *Terminal) Refund(ctx context.Context, who Credentials, o Original, amou
 	switch {
 	case orig.BatchKind() != iso.KindSale && orig.BatchKind() != iso.KindPaymentCodeSale, !orig.InBatch():
 		return Result{}, &NotAllowedError{Why: fmt.Sprintf("record %d is not an approved sale", orig.ID)}
-	case !orig.Settled:
+	case !orig.Settled && !errors.As(t.checkVoid(orig), new(*VoidWindowError)):
 		return Result{}, &NotAllowedError{Why: "the sale's batch is still open", Instead: "void it"}
 	case amount.Currency != orig.Amount.Currency:
 		return Result{}, &iso.FieldError{Field: "Amount", Reason: "not in the sale's currency"}
@@ -142,14 +155,18 @@ func (t *Terminal) refundRecord(ctx context.Context, op iso.OperatorCode, orig r
 // Reverse is the application saying it could not complete an approved
 // transaction (card removed, printer failure): the transaction is reversed
 // with reason "cannot complete". It returns once the host acknowledged the
-// reversal, or with the *PendingError of a reversal still queued.
+// reversal, with the *PendingError of a reversal still queued, or with the
+// *reversal.UnconfirmedError of one whose sends ran out.
 func (t *Terminal) Reverse(ctx context.Context, recordID uint64) (Result, error) {
 	rec, err := t.cfg.Journal.MarkRecoveryPending(recordID, iso.ReasonCannotComplete)
 	if err != nil {
 		return Result{}, err
 	}
-	if err := t.engine.Drain(ctx); err != nil && !errors.Is(err, reversal.ErrRecoveryPending) {
-		return Result{}, err
+	drainErr := t.drain(ctx)
+	if _, ue, other := splitDrain(drainErr); other != nil {
+		return Result{}, other
+	} else if ue != nil {
+		return mustGet(t, rec), drainErr // this record, or another, ended unconfirmed
 	}
 	rec, err = t.cfg.Journal.Get(rec.ID)
 	if err != nil {
@@ -169,4 +186,12 @@ func (t *Terminal) authorise(ctx context.Context, who Credentials, a Action) (is
 	}
 	op, err := t.auth.Authorise(ctx, who, a)
 	return iso.OperatorCode(op), err
+}
+
+// mustGet is the record as the journal now has it, or as it was.
+func mustGet(t *Terminal, r reversal.Record) Result {
+	if now, err := t.cfg.Journal.Get(r.ID); err == nil {
+		return resultOf(now)
+	}
+	return resultOf(r)
 }

@@ -28,8 +28,10 @@ type CancelResult struct {
 }
 
 // Cancel is the merchant's "undo this payment", deciding from the journal:
-// outcome unknown → reversal; approved in the open batch → void; settled →
-// refund of what is left (card is then required); already cancelled or
+// outcome unknown → reversal; approved in the open batch → void; settled,
+// or of another day or batch where the host voids only the same day's
+// (CUP) → refund of what is left (card is then required; Why says which
+// rule chose the refund); already cancelled or
 // never approved → nothing; a QR order not yet paid → close it (and void it
 // if the host says it was paid meanwhile); an expired QR order → nothing.
 // Who must be allowed to cancel.
@@ -73,16 +75,20 @@ func (t *Terminal) Cancel(ctx context.Context, who Credentials, recordID uint64,
 		return nothing("it was already reversed")
 	case rec.State == reversal.StateDeclined || rec.State == reversal.StateNotSent || rec.State == reversal.StateNoReply:
 		return nothing("it was never approved")
-	case rec.State == reversal.StateGivenUp:
+	case rec.State == reversal.StateGivenUp || rec.State == reversal.StateUnconfirmed:
 		return CancelResult{}, &NotAllowedError{Why: "it is an exception record", Instead: "settle it with the acquirer"}
 	case rec.Voided():
 		return nothing(fmt.Sprintf("it was already voided (record %d)", rec.VoidedBy))
 	case !rec.InBatch():
 		return nothing("nothing was charged")
 	case rec.Settled:
-		return t.cancelSettled(ctx, op, rec, card)
+		return t.cancelSettled(ctx, op, rec, card, "its batch is settled")
 	}
-	if err := voidable(rec); err != nil {
+	var window *VoidWindowError
+	if err := t.checkVoid(rec); errors.As(err, &window) {
+		return t.cancelSettled(ctx, op, rec, card, fmt.Sprintf("the host voids only a sale of the same day and batch, and it is of %s, batch %s",
+			window.SaleDay.Format("2006-01-02"), window.SaleBatch))
+	} else if err != nil {
 		return CancelResult{}, err
 	}
 	res, err := t.voidRecord(ctx, op, rec)
@@ -104,7 +110,7 @@ func (t *Terminal) cancelUnknown(ctx context.Context, rec reversal.Record) (Canc
 			return CancelResult{}, err
 		}
 	}
-	if err := t.engine.Drain(ctx); err != nil {
+	if err := t.drain(ctx); err != nil {
 		return CancelResult{}, err
 	}
 	rec, err := t.cfg.Journal.Get(rec.ID)
@@ -115,18 +121,19 @@ func (t *Terminal) cancelUnknown(ctx context.Context, rec reversal.Record) (Canc
 	return CancelResult{Action: CancelReversed, Why: "its outcome was unknown", Result: &res}, nil
 }
 
-// cancelSettled refunds what is left of a settled sale.
-func (t *Terminal) cancelSettled(ctx context.Context, op iso.OperatorCode, rec reversal.Record, card *iso.Card) (CancelResult, error) {
+// cancelSettled refunds what is left of a sale that can no longer be
+// voided; why says which rule made it a refund.
+func (t *Terminal) cancelSettled(ctx context.Context, op iso.OperatorCode, rec reversal.Record, card *iso.Card, why string) (CancelResult, error) {
 	if rec.Refundable() <= 0 {
 		return nothing("it was already refunded in full")
 	}
 	if card == nil {
-		return CancelResult{}, &NotAllowedError{Why: "its batch is settled and a refund needs the card", Instead: "call Cancel with the card"}
+		return CancelResult{}, &NotAllowedError{Why: why + ", and a refund needs the card", Instead: "call Cancel with the card"}
 	}
 	left := iso.Amount{Minor: rec.Refundable(), Currency: rec.Amount.Currency}
 	res, err := t.refundRecord(ctx, op, rec, left, *card)
 	if err != nil {
 		return CancelResult{}, err
 	}
-	return CancelResult{Action: CancelRefunded, Why: "its batch is settled", Result: &res}, nil
+	return CancelResult{Action: CancelRefunded, Why: why, Result: &res}, nil
 }

@@ -19,11 +19,30 @@
 // once. The error says which: *DeclinedError, *OutcomeUnknownError,
 // *NotAllowedError, *AuthError, iso.ErrInvalidInput, ErrUnreachable.
 //
-// Void refuses what cannot be voided and says what to do instead; Refund
-// takes settled sales only, never more than is left; Cancel decides
-// between reversal, void, refund, closing a QR order or nothing. Settle is
-// resumable at every step and advances the batch number only when the
-// host has accepted the close.
+// Void refuses what cannot be voided and says what to do instead; where
+// the host voids only a sale of the same day and batch (CUP) it refuses
+// another day's with a *VoidWindowError before sending. A void without the
+// card carries the sale's PAN and expiry from the journal, keyed, so a CUP
+// terminal needs a journal with a data key (New fails with
+// ErrDataKeyRequired). Refund takes settled sales, or open-batch sales the
+// host no longer voids, never more than is left; Cancel decides between
+// reversal, void, refund, closing a QR order or nothing, and says why.
+// Settle is resumable at every step and advances the batch number only
+// when the host has accepted the close.
+//
+// # Recoveries end
+//
+// A reversal ends on 00 or on a code that leaves nothing to undo (12, 25);
+// a repeated refund or ISO87 void is approved on 00 or on a 94 that echoes
+// its terminal, STAN and amount, and declined on any other code. No record
+// is resent forever: after the dialect's sends (CUP 4 in the first drain,
+// the reference terminal's resend count 3; ISO87 12) a recovery ends
+// reversal.StateUnconfirmed, and the next call that drains (a financial
+// call, Drain, Start) returns a *reversal.UnconfirmedError naming its
+// trace, once; a financial call that reports it sends nothing, and the
+// call after goes. Settle goes on past them and lists the batch's in
+// SettleResult.Unconfirmed. A supervisor may end a pending recovery sooner
+// with Override (reversal.StateGivenUp), giving a note.
 //
 // # The host side
 //

@@ -1,6 +1,7 @@
 package isoswitch_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,7 +27,10 @@ func exampleTerminal() (*isoswitch.Terminal, *scriptedHost, func()) {
 		log.Fatal(err)
 	}
 	dir, _ := os.MkdirTemp("", "posswitch-example")
-	j, err := reversal.Open(filepath.Join(dir, "journal.db"))
+	// CUP sends the PAN after the fact (reversals, keyed voids, batch
+	// upload): the journal keeps it encrypted under the application's
+	// data key, which a real terminal keeps in its secure element.
+	j, err := reversal.Open(filepath.Join(dir, "journal.db"), reversal.WithDataKey(bytes.Repeat([]byte{0x5a}, 32)))
 	if err != nil {
 		log.Fatal(err)
 	}

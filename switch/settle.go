@@ -19,6 +19,10 @@ type SettleResult struct {
 	Domestic, Foreign ClassSettlement
 	Uploaded          int // entries acknowledged in the batch upload, all classes
 	NextBatch         iso.BatchNumber
+	// Unconfirmed are the batch's records whose reversal or repeat ended
+	// without the host's confirmation (reversal.StateUnconfirmed): not in
+	// the totals, to be settled with the acquirer.
+	Unconfirmed []reversal.Record
 }
 
 // ClassSettlement is the settlement of one card class.
@@ -45,8 +49,8 @@ func (t *Terminal) Settle(ctx context.Context, who Credentials, progress func(do
 	if err := t.ensureSignedOn(ctx); err != nil {
 		return SettleResult{}, err
 	}
-	if err := t.engine.Drain(ctx); err != nil {
-		return SettleResult{}, err
+	if err := t.drain(ctx); err != nil && !onlyUnconfirmed(err) {
+		return SettleResult{}, err // an unconfirmed record does not hold the batch: it is reported below
 	}
 	j, d := t.cfg.Journal, t.cfg.Dialect
 	batch, err := j.OpenBatch()
@@ -58,6 +62,9 @@ func (t *Terminal) Settle(ctx context.Context, who Credentials, progress func(do
 		return SettleResult{}, err
 	}
 	res := SettleResult{Batch: batch, Totals: d.Totals(entries)}
+	if res.Unconfirmed, err = t.unconfirmedIn(batch); err != nil {
+		return res, err
+	}
 	currency := t.currency
 	if len(entries) > 0 {
 		currency = entries[0].Amount.Currency

@@ -149,11 +149,12 @@ func TestSettleResumesAfterInterruption(t *testing.T) {
 }
 
 // TestSettleWaitsForPendingReversals: nothing settles while a reversal is
-// pending; the batch number stays.
+// pending (within its policy's sends); the batch number stays.
 func TestSettleWaitsForPendingReversals(t *testing.T) {
 	d := dialectsUnderTest(t)["cup"]
 	h := startHost(t, d)
-	term, j := newTerminal(t, h, isoswitch.WithAuthoriser(operators(t)))
+	term, j := newTerminal(t, h, isoswitch.WithAuthoriser(operators(t)),
+		isoswitch.WithReversalPolicy(reversal.Policy{Backoff: func(int) time.Duration { return 0 }, GiveUpAfter: 1000}))
 	h.setScript(silentFor(iso.KindSale, iso.KindReversal))
 	if _, err := term.Sale(ctx5(t), "01", cny10, visa); !errors.Is(err, isoswitch.ErrOutcomeUnknown) {
 		t.Fatal(err)

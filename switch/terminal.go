@@ -55,7 +55,8 @@ func WithTrace(trace func(direction string, m *iso.Message)) Option {
 }
 
 // WithReversalPolicy sets how hard the engine tries (reversal.Policy);
-// its Timeout defaults to the terminal's.
+// its Timeout defaults to the terminal's, its unset limits to the
+// dialect's (iso.Rules.Recovery).
 func WithReversalPolicy(p reversal.Policy) Option { return func(t *Terminal) { t.policy = p } }
 
 // WithKeyScheme chooses the working keys sign-on asks for (default
@@ -84,6 +85,7 @@ type Terminal struct {
 	auth           Authoriser
 	currency       iso.Currency
 	notices        func(iso.HostRequirement)
+	clock          func() time.Time
 	engine         *reversal.Engine
 	stats          counters
 
@@ -97,9 +99,15 @@ type Terminal struct {
 	clockSkew time.Duration    // host time minus local time, from the last sign-on
 	resignOn  bool             // the host asked for a new sign-on
 	closed    bool
+	// unreported are records a background drain left unconfirmed; the
+	// next call that drains reports them.
+	unreported []reversal.Record
 
 	undoMu sync.Mutex // voids, refunds and cancels check and act one at a time
 	echoMu sync.Mutex // one echo outstanding: a CUP echo has no STAN to tell two apart
+	// drainMu makes a drain and the report of what it left unconfirmed one
+	// step, so a call cannot slip between a background drain and its note.
+	drainMu sync.Mutex
 
 	// Recoveries started in the background after an unknown outcome; Close
 	// stops and waits for them.
@@ -136,7 +144,9 @@ func (t *Terminal) onRequirement(r iso.HostRequirement) {
 }
 
 // New checks the configuration and returns a terminal. It does not
-// connect: call Start.
+// connect: call Start. A dialect whose messages carry the PAN after the
+// fact (iso.Rules.StoredPAN: CUP) needs a journal opened with a data key;
+// without one New fails with ErrDataKeyRequired.
 func New(cfg Config, opts ...Option) (*Terminal, error) {
 	switch {
 	case cfg.Dialect == nil:
@@ -155,8 +165,11 @@ func New(cfg Config, opts ...Option) (*Terminal, error) {
 	if n := len(cfg.MasterKey); n != 8 && n != 16 && n != 24 {
 		return nil, &iso.FieldError{Field: "Config.MasterKey", Reason: "must be 8, 16 or 24 bytes"}
 	}
+	if cfg.Dialect.Rules().StoredPAN && !cfg.Journal.HasDataKey() {
+		return nil, fmt.Errorf("%w (dialect %s)", ErrDataKeyRequired, cfg.Dialect.Name())
+	}
 	t := &Terminal{cfg: cfg, timeout: 30 * time.Second, keepAlive: 60 * time.Second, scheme: iso.KeysDoubleDES, currency: iso.CNY,
-		log: slog.New(slog.DiscardHandler)}
+		log: slog.New(slog.DiscardHandler), clock: time.Now}
 	for _, o := range opts {
 		o(t)
 	}
@@ -170,7 +183,9 @@ func New(cfg Config, opts ...Option) (*Terminal, error) {
 
 // Start recovers what a crash left unknown (every record still prepared is
 // reversed), signs on and drains pending reversals. A terminal that cannot
-// reach its host can still Start later; the error says why.
+// reach its host can still Start later; the error says why. Recoveries
+// that end unconfirmed come back as a *reversal.UnconfirmedError; the
+// terminal is started and usable.
 func (t *Terminal) Start(ctx context.Context, op iso.OperatorCode) error {
 	if _, err := t.cfg.Journal.RecoverPrepared(); err != nil {
 		return err
@@ -178,7 +193,7 @@ func (t *Terminal) Start(ctx context.Context, op iso.OperatorCode) error {
 	if err := t.SignOn(ctx, op); err != nil {
 		return err
 	}
-	return t.engine.Drain(ctx)
+	return t.drain(ctx)
 }
 
 // Close signs off nothing, stops the recoveries it started in the
@@ -202,7 +217,7 @@ func (t *Terminal) Close() error {
 func (t *Terminal) now() time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return time.Now().Add(t.clockSkew)
+	return t.clock().Add(t.clockSkew)
 }
 
 func (t *Terminal) envelope(stan iso.STAN, batch iso.BatchNumber, op iso.OperatorCode) iso.Envelope {
@@ -341,7 +356,11 @@ func (s engineSender) Send(ctx context.Context, req *iso.Message, deadline time.
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	s.t.stats.reversalsSent.Add(1)
-	return s.t.exchange(ctx, req)
+	reply, err := s.t.exchange(ctx, req)
+	if err != nil && (errors.Is(err, ErrUnreachable) || errors.Is(err, ErrNotSignedOn)) {
+		return nil, fmt.Errorf("%w: %w", reversal.ErrNotSent, err) // nothing left: the attempt does not count
+	}
+	return reply, err
 }
 
 // onLate keeps a reply that came after its request's deadline: the

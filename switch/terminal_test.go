@@ -35,7 +35,7 @@ func dialectsUnderTest(t *testing.T) map[string]iso.Dialect {
 // newTerminal starts a terminal against h with a fresh journal.
 func openJournal(t *testing.T) *reversal.Journal {
 	t.Helper()
-	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"))
+	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"), reversal.WithDataKey(testDataKey))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,8 +37,12 @@ func (t *Terminal) transact(ctx context.Context, in reversal.Intent, req iso.Req
 	if err != nil {
 		return Result{}, err
 	}
-	if err := t.engine.Drain(ctx); err != nil {
-		t.notSent(rec.ID, "an earlier recovery is still pending")
+	if err := t.drain(ctx); err != nil {
+		// An earlier recovery is still pending, or has just ended
+		// unconfirmed: the application is told (this request is not sent;
+		// the next one goes), as the CUP reference terminal shows
+		// "冲正不成功" before it goes on.
+		t.notSent(rec.ID, "an earlier recovery is still pending or ended unconfirmed")
 		return Result{}, err
 	}
 	reply, err := t.exchangeKeep(ctx, msg)
@@ -118,7 +122,11 @@ func (t *Terminal) unknown(rec reversal.Record, reason iso.ReversalReason, cause
 			defer t.bg.Done()
 			ctx, cancel := context.WithTimeout(t.bgCtx, 4*t.timeout)
 			defer cancel()
-			if err := t.engine.Drain(ctx); err != nil {
+			t.drainMu.Lock()
+			err := t.engine.Drain(ctx)
+			t.noteUnconfirmed(err)
+			t.drainMu.Unlock()
+			if err != nil {
 				t.log.Warn("recovery not done yet", "err", err)
 			}
 		}()
@@ -157,8 +165,10 @@ func reasonOf(err error) iso.ReversalReason {
 }
 
 // Drain sends pending reversals and repeats now; Settle and every financial
-// call do it first anyway.
-func (t *Terminal) Drain(ctx context.Context) error { return t.engine.Drain(ctx) }
+// call do it first anyway. It returns a *reversal.PendingError for what is
+// still pending and a *reversal.UnconfirmedError for what ended unconfirmed
+// since the last report (joined when both).
+func (t *Terminal) Drain(ctx context.Context) error { return t.drain(ctx) }
 
 // batchHasRoom refuses a transaction that would take the open batch past
 // what the dialect can settle: the batch must be settled first. A batch

@@ -87,7 +87,7 @@ func client(t *testing.T, addr, dialect string) (*isoswitch.Terminal, *reversal.
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"))
+	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"), reversal.WithDataKey(bytes.Repeat([]byte{0x5a}, 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestRegisteredTerminals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"))
+	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"), reversal.WithDataKey(bytes.Repeat([]byte{0x5a}, 32)))
 	if err != nil {
 		t.Fatal(err)
 	}

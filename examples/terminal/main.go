@@ -109,7 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (config, []string, error) {
 	mid := fs.String("mid", "898310048161234", "merchant ID, 15 characters")
 	tmk := fs.String("tmk", "", "terminal master key, `hex` (8, 16 or 24 bytes); required to reach the host")
 	fs.StringVar(&cfg.journal, "journal", "terminal.db", "journal `file`")
-	dataKey := fs.String("data-key", "", "AES key, `hex` (16, 24 or 32 bytes), to keep full PANs encrypted for batch upload; without it only masked PANs are kept")
+	dataKey := fs.String("data-key", "", "AES key, `hex` (16, 24 or 32 bytes), to keep full PANs encrypted for reversals, keyed voids and batch upload; required by -dialect cup, which sends them after the fact")
 	fs.StringVar(&cfg.operator, "operator", "01", "operator `code`")
 	fs.StringVar(&cfg.password, "password", "", "operator password (default $POSSWITCH_PASSWORD)")
 	fs.StringVar(&cfg.operators, "operators", "operators.json", "operators `file` (codes, roles, bcrypt hashes, lockouts)")

@@ -295,3 +295,25 @@ func refusedAddr(t *testing.T) string {
 	ln.Close()
 	return addr
 }
+
+// TestCUPNeedsADataKey: without -data-key a CUP terminal cannot send the
+// PANs its reversals, keyed voids and batch uploads carry, so the command
+// refuses to start and says why; ISO87 runs without one.
+func TestCUPNeedsADataKey(t *testing.T) {
+	for _, dialect := range []string{"cup", "iso87"} {
+		s := newShop(t, dialect)
+		for i, f := range s.flags {
+			if f == "-data-key" {
+				s.flags = append(s.flags[:i:i], s.flags[i+2:]...)
+				break
+			}
+		}
+		_, err := s.run(cashier, "sign-on")
+		if dialect == "cup" && (!errors.Is(err, isoswitch.ErrDataKeyRequired) || !strings.Contains(err.Error(), "WithDataKey")) {
+			t.Errorf("cup without -data-key: %v", err)
+		}
+		if dialect == "iso87" && err != nil {
+			t.Errorf("iso87 without -data-key: %v", err)
+		}
+	}
+}

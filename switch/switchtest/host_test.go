@@ -1,6 +1,7 @@
 package switchtest_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,7 +40,7 @@ func cny(minor int64) iso.Amount { return iso.Amount{Minor: minor, Currency: iso
 // terminal starts a terminal with its own journal against h.
 func terminal(t *testing.T, h *switchtest.Host, d iso.Dialect, tid iso.TerminalID) (*isoswitch.Terminal, *reversal.Journal) {
 	t.Helper()
-	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"))
+	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"), reversal.WithDataKey(bytes.Repeat([]byte{0x5a}, 32)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package switchtest_test
 
 import (
+	"bytes"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -23,7 +24,7 @@ func TestHostRequirementReachesTheApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := switchtest.NewHost(t, d)
-	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"))
+	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"), reversal.WithDataKey(bytes.Repeat([]byte{0x5a}, 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestCUPEchoWithoutSTAN(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := switchtest.NewHost(t, d)
-	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"))
+	j, err := reversal.Open(filepath.Join(t.TempDir(), "journal.db"), reversal.WithDataKey(bytes.Repeat([]byte{0x5a}, 32)))
 	if err != nil {
 		t.Fatal(err)
 	}

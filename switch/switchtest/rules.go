@@ -71,10 +71,27 @@ func (h *Host) void(env iso.Envelope, r iso.VoidRequest, reply func(iso.Response
 }
 
 // refund returns money against a sale found by RRN, up to what is left.
+// A repeat of a refund it has (same terminal, batch and STAN: a resent
+// advice) is recognised first and answered as the first time, with the
+// same RRN and auth code: the remainder it checks has already counted the
+// first, so checking it again would decline the repeat of an approved
+// refund that used it up.
 func (h *Host) refund(env iso.Envelope, r iso.RefundRequest, reply func(iso.ResponseCode) iso.Reply) (iso.Response, error) {
 	l := h.ledger
 	resp := func(code iso.ResponseCode) (iso.Response, error) {
+		// a decline is kept too, so that its repeat is answered the same
+		l.add(&Txn{Terminal: env.Terminal, Batch: env.Batch, STAN: env.STAN, Kind: iso.KindRefund, Amount: r.Amount,
+			Code: code, State: Declined})
 		return iso.FinancialResponse{Reply: reply(code), Of: iso.KindRefund, Amount: r.Amount}, nil
+	}
+	if existing, seen := l.txns[txnKey{env.Terminal, env.Batch, env.STAN}]; seen {
+		if existing.Kind != iso.KindRefund || existing.Amount != r.Amount {
+			// another request under this STAN
+			return iso.FinancialResponse{Reply: reply(iso.CodeDuplicate), Of: iso.KindRefund, Amount: r.Amount}, nil
+		}
+		rep := reply(existing.Code)
+		rep.RRN, rep.AuthCode = existing.RRN, existing.AuthCode
+		return iso.FinancialResponse{Reply: rep, Of: iso.KindRefund, Amount: r.Amount, CardOrg: existing.CardOrg}, nil
 	}
 	k, found := l.byRRN[r.Original.RRN]
 	if !found {
@@ -86,10 +103,6 @@ func (h *Host) refund(env iso.Envelope, r iso.RefundRequest, reply func(iso.Resp
 	}
 	if r.Amount.Minor > orig.Amount.Minor-orig.Refunded {
 		return resp(iso.CodeInvalidAmount)
-	}
-	if existing, seen := l.txns[txnKey{env.Terminal, env.Batch, env.STAN}]; seen {
-		// a repeated advice: answer as before
-		return resp(existing.Code)
 	}
 	// The refund is filed in its sale's class, whatever F63 says: the
 	// host knows the card it approved.

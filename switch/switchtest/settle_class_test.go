@@ -136,7 +136,7 @@ func TestSettleByCardClass(t *testing.T) {
 	resumed := h.Uploads()[before+2:]
 	wantResumed := []switchtest.Upload{
 		{Terminal: "TERM0007", Batch: batch, Entries: []iso.BatchEntry{{Kind: iso.KindRefund, STAN: rf.STAN, Amount: cny(700),
-			CardOrg: iso.CardOrgVisa, Original: iso.Original{RRN: f1.RRN, Batch: f1.Batch, STAN: f1.STAN,
+			PAN: visa.PAN, CardOrg: iso.CardOrgVisa, Original: iso.Original{RRN: f1.RRN, Batch: f1.Batch, STAN: f1.STAN,
 				Time: day(time.Now())}}}},
 		{Terminal: "TERM0007", Batch: batch, End: true, Count: 4},
 	}
