@@ -19,6 +19,7 @@ type base struct {
 	// 25 mean there is nothing to reverse).
 	reversalDoneCodes []ResponseCode
 	newMAC            func([]byte) (MAC, error)
+	keyBlocks         keyBlocks // the sign-on reply's working-key layout per scheme
 	// adviceAfter is the ISO87 reversal ladder: attempts before a reversal
 	// becomes an advice (0420). Zero: never.
 	adviceAfter int

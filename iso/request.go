@@ -12,6 +12,18 @@ type Envelope struct {
 	Batch    BatchNumber
 	Time     time.Time    // the terminal's local date and time of the request
 	Operator OperatorCode // optional; CUP puts it in F63 of sign-on and settlement
+
+	// KeyScheme is the scheme of the working keys the terminal signed on
+	// with. CUP spells it in 53.2: 0 for single-length (001), 6 for
+	// double-length (003, 004). Zero means the terminal's default,
+	// double-length.
+	KeyScheme KeyScheme
+	// Tracks, when set, enciphers track data under the track-data key of
+	// a scheme 004 sign-on: CUP then sends F35 enciphered with 53.3 = 1.
+	// Nil sends tracks clear. It is an interface so that the key can live
+	// in a security module; WorkingKeys implements it in software and
+	// prints masked.
+	Tracks TrackEncrypter
 }
 
 func (e Envelope) validate() error {
@@ -22,6 +34,9 @@ func (e Envelope) validate() error {
 	}
 	if e.Time.IsZero() {
 		return invalid("Time", "required")
+	}
+	if e.KeyScheme < 0 || e.KeyScheme > KeysDoubleDESTrack {
+		return invalid("KeyScheme", "unknown key scheme")
 	}
 	if e.Operator != "" {
 		return e.Operator.Validate()
