@@ -13,9 +13,10 @@ func (h *Host) sale(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode
 	l := h.ledger
 	k := txnKey{env.Terminal, env.Batch, env.STAN}
 	var amount iso.Amount
+	var pan iso.PAN
 	switch r := r.(type) {
 	case iso.SaleRequest:
-		amount = r.Amount
+		amount, pan = r.Amount, r.Card.Account()
 	case iso.PaymentCodeSaleRequest:
 		amount = r.Amount
 	}
@@ -27,7 +28,7 @@ func (h *Host) sale(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode
 		code = iso.CodeApproved
 	}
 	rep := reply(code)
-	t := &Txn{Terminal: env.Terminal, Batch: env.Batch, STAN: env.STAN, Kind: r.Kind(), Amount: amount,
+	t := &Txn{Terminal: env.Terminal, Batch: env.Batch, STAN: env.STAN, Kind: r.Kind(), Amount: amount, PAN: pan,
 		RRN: rep.RRN, AuthCode: rep.AuthCode, Code: code, State: Approved}
 	if !code.Approved() {
 		t.State = Declined
