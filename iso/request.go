@@ -1,6 +1,9 @@
 package iso
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Envelope is what every request carries besides its own content: who sends
 // it, its trace number and when. The journal assigns STAN and batch; the
@@ -134,9 +137,17 @@ type KeyScheme int
 
 const (
 	KeysSingleDES      KeyScheme = iota + 1 // 001: single-length PIK and MAK
-	KeysDoubleDES                           // 003: double-length PIK and MAK
-	KeysDoubleDESTrack                      // 004: as 003 plus a track-data key
+	KeysDoubleDES                           // 003: double-length PIK; CUP's MAK stays single-length (ISO87's is double)
+	KeysDoubleDESTrack                      // 004: as 003 plus a double-length track-data key (TDK)
 )
+
+// String is the scheme's CUP 60.3 code ("001", "003", "004").
+func (s KeyScheme) String() string {
+	if c, ok := cupSchemeCodes[s]; ok {
+		return c
+	}
+	return fmt.Sprintf("KeyScheme(%d)", int(s))
+}
 
 // SignOnRequest asks for working keys (and, in CUP, the host's batch number).
 type SignOnRequest struct {
