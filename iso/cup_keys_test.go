@@ -282,6 +282,9 @@ func TestCUPTrackEncryption(t *testing.T) {
 		// block, "78" stays clear.
 		// 6E2EDD396A422CAB = enc -des-ede 0F1E2D3C4B5A69788796A5B4C3D2E1F0 05D2812101123456
 		"even": {"6200000000000005=281210112345678", "62000000000000" + "6E2EDD396A422CAB" + "78"},
+		// A cipher of digits and one D, which reads like a separator.
+		// 5041859196524D21 = enc -des-ede 0F1E2D3C4B5A69788796A5B4C3D2E1F0 D281210110000387
+		"cipher with a D": {"6200000000000005=2812101100003870", "6200000000000005" + "5041859196524D21" + "0"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := env(42)
@@ -324,6 +327,10 @@ func TestCUPTrackEncryption(t *testing.T) {
 			}
 			if err := iso.VerifyMessageMAC(got, mustMAC(t, d)); err != nil {
 				t.Errorf("MAC over the enciphered frame: %v", err)
+			}
+			// What a journal keeps takes no PAN or expiry from cipher nibbles.
+			if st := iso.StripSensitive(got); st.Has(35) || st.Has(2) || st.Has(14) || st.Has(53) {
+				t.Errorf("stripped copy of an enciphered-track request: %v", st.IDs())
 			}
 			clearMsg, err := iso.DecryptTracks(got, tdk)
 			if err != nil {
