@@ -319,6 +319,12 @@ func TestCUPTrackEncryption(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if len(tc.wire)%2 == 1 {
+				bad := bytes.Replace(body, mustHex(packed), mustHex(packed[:len(packed)-1]+"F"), 1)
+				if _, err := d.Decode(bad); !errors.Is(err, iso.ErrMalformed) {
+					t.Errorf("F35 with pad nibble F decoded: %v", err)
+				}
+			}
 			if _, _, err := d.ParseRequest(got); !errors.Is(err, iso.ErrMalformed) {
 				t.Errorf("enciphered tracks parsed without deciphering: %v", err)
 			}

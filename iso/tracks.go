@@ -166,7 +166,7 @@ func DecryptTracks(m *Message, dec TrackDecrypter) (*Message, error) {
 // cipherTrackText packs CUP track fields as bcdTrack does (left-aligned,
 // separator as nibble D), but accepts and yields every nibble value, 0 to
 // F: once enciphered, a track's middle is arbitrary nibbles. The pad nibble
-// of an odd length is 0 and is not checked on reading.
+// of an odd length is 0, and a non-zero one is refused on reading.
 type cipherTrackText struct{}
 
 func (cipherTrackText) Encode(src []byte) ([]byte, error) {
@@ -188,6 +188,9 @@ func (cipherTrackText) Decode(src []byte, length int) ([]byte, int, error) {
 	read := (length + 1) / 2
 	if len(src) < read {
 		return nil, 0, fmt.Errorf("need %d bytes, have %d", read, len(src))
+	}
+	if length%2 == 1 && src[read-1]&0x0F != 0 {
+		return nil, 0, fmt.Errorf("pad nibble is not 0")
 	}
 	const digits = "0123456789ABCDEF"
 	out := make([]byte, length)
