@@ -23,7 +23,8 @@ type Envelope struct {
 	KeyScheme KeyScheme
 	// Tracks, when set, enciphers track data under the track-data key of
 	// a scheme 004 sign-on: CUP then sends F35 enciphered with 53.3 = 1.
-	// Nil sends tracks clear. It is an interface so that the key can live
+	// Nil sends tracks clear, and so does ISO87, whose private mapping has
+	// no track-encryption indicator. It is an interface so that the key can live
 	// in a security module; WorkingKeys implements it in software and
 	// prints masked.
 	Tracks TrackEncrypter
