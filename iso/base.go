@@ -19,6 +19,7 @@ type base struct {
 	// nothing to reverse; see recoveryOutcome).
 	reversalDoneCodes []ResponseCode
 	newMAC            func([]byte) (MAC, error)
+	keyBlocks         keyBlocks // the sign-on reply's working-key layout per scheme
 	// adviceAfter is the ISO87 reversal ladder: attempts before a reversal
 	// becomes an advice (0420). Zero: never.
 	adviceAfter int

@@ -170,7 +170,7 @@ func newSaleCase(tb testing.TB, d iso.Dialect, spec *iso8583.MessageSpec, fixtur
 	c := &saleCase{name: d.Name(), d: d, spec: spec, env: f.env,
 		req: f.req.(iso.SaleRequest), resp: f.resp.(iso.FinancialResponse), newMoovReq: newReq, newMoovResp: newResp}
 	var err error
-	if c.mac, err = d.NewMAC(testMAK); err != nil {
+	if c.mac, err = d.NewMAC(macKey(d)); err != nil {
 		tb.Fatal(err)
 	}
 	if c.reqMsg, err = d.BuildRequest(c.env, c.req); err != nil {

@@ -18,14 +18,15 @@ type cupDialect struct{ base }
 // CUP ECB MAC in F64.
 func CUP(opts ...Option) (Dialect, error) {
 	d := &cupDialect{base{
-		codec:             newCodec(cupSpec, false, redactCUP),
+		codec:             newCodec(cupWireSpec, false, redactCUP),
 		framing:           Framing{Prefix: LengthBinary2, TPDU: true, HeaderLen: cupHeaderLen},
 		tpdu:              TPDU{0x60, 0, 0, 0, 0},
 		header:            DefaultCUPHeader().Bytes(),
 		clock:             time.Now,
 		qr:                QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 59},
 		reversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
-		newMAC:            NewCUPECBMAC,
+		newMAC:            newCUPMAC,
+		keyBlocks:         cupKeyBlocks,
 		codeField:         59,
 		currency:          CNY,
 		name:              "CUP",
@@ -54,6 +55,10 @@ const (
 	cup603UploadEndB = "207" // upload end after "balanced"
 	cup603Echo       = "301"
 )
+
+// cupWireSpec is cupSpec with track fields that also carry enciphered
+// tracks (see withCipherTracks).
+var cupWireSpec = withCipherTracks(cupSpec)
 
 var cupSchemeCodes = map[KeyScheme]string{KeysSingleDES: "001", KeysDoubleDES: "003", KeysDoubleDESTrack: "004"}
 
@@ -86,7 +91,9 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 	switch r := r.(type) {
 	case SaleRequest:
 		d.financial(m, "0200", "000000", env.Batch, cup601Sale, r.Amount)
-		setCardFields(m, r.Card, "D", true)
+		if err := setCardFields(m, r.Card, "D", cupSecurityOf(env)); err != nil {
+			return nil, err
+		}
 	case PaymentCodeSaleRequest:
 		d.financial(m, "0200", "000000", env.Batch, cup601Sale, r.Amount)
 		m.Set(22, EntryMode{Method: EntryBarcode}.wire())
@@ -97,13 +104,17 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		m.Set(25, "00")
 		m.Set(49, r.Currency.Numeric)
 		m.Set(60, cupF60(cup601Balance, env.Batch, cup603None))
-		setCardFields(m, r.Card, "D", true)
+		if err := setCardFields(m, r.Card, "D", cupSecurityOf(env)); err != nil {
+			return nil, err
+		}
 		m.Set(64, macPlaceholder)
 	case VoidRequest:
 		d.financial(m, "0200", "200000", env.Batch, cup601Void, r.Original.Amount)
 		m.Set(22, EntryMode{Method: EntryManual}.wire())
 		if r.Card != nil {
-			setCardFields(m, *r.Card, "D", true)
+			if err := setCardFields(m, *r.Card, "D", cupSecurityOf(env)); err != nil {
+				return nil, err
+			}
 		}
 		m.Set(37, rrnOrZeros(r.Original.RRN))
 		if r.Original.AuthCode != "" {
@@ -115,7 +126,9 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		m.Set(61, r.Original.Batch.String()+r.Original.STAN.String())
 	case RefundRequest:
 		d.financial(m, "0220", "200000", env.Batch, cup601Refund, r.Amount)
-		setCardFields(m, r.Card, "D", true)
+		if err := setCardFields(m, r.Card, "D", cupSecurityOf(env)); err != nil {
+			return nil, err
+		}
 		m.Set(37, string(r.Original.RRN))
 		m.Set(61, batchOrZeros(r.Original.Batch)+stanOrZeros(r.Original.STAN)+r.Original.Time.Format("0102"))
 		m.Set(63, refundF63(r.CardOrg))

@@ -79,6 +79,9 @@ func (d *cupDialect) classify(m *Message) (Kind, error) {
 }
 
 func (d *cupDialect) ParseRequest(m *Message) (Envelope, Request, error) {
+	if TracksEnciphered(m) {
+		return Envelope{}, nil, malformed(35, "track data is enciphered under the TDK: decipher it first (DecryptTracks)")
+	}
 	var env Envelope
 	var err error
 	if m.MTI == "0820" && !m.Has(11) {
@@ -224,9 +227,8 @@ func (d *cupDialect) parseSettlementResponse(_, reply *Message, rep Reply) (Resp
 	return SettlementResponse{Reply: rep, Domestic: v[0], Foreign: v[1], Verdict: overallVerdict(v[0], v[1])}, nil
 }
 
-// Sign-on reply F62 (domain.md §3.3): PIK, its 4-byte check value, MAK, its
-// check value, and with scheme 004 the TDK and its check value. Keys are 8
-// bytes for 001 and 16 for 003/004.
+// Sign-on reply F62: the key block of the scheme the request asked for in
+// 60.3, laid out as cupKeyBlocks says.
 func (d *cupDialect) buildSignOnResponse(m, req *Message, r SignOnResponse) error {
 	if err := setReplyCommon(m, r.Reply); err != nil {
 		return err
@@ -239,7 +241,7 @@ func (d *cupDialect) buildSignOnResponse(m, req *Message, r SignOnResponse) erro
 		return malformed(60, "sign-on request without a network code")
 	}
 	m.Set(60, f60[:2]+r.Batch.String()+f60[8:])
-	return setSignOnKeys(m, 62, r)
+	return setSignOnKeys(m, 62, d.keyBlocks, cupNetCode(req), r)
 }
 
 func (d *cupDialect) parseSignOnResponse(req, reply *Message, rep Reply) (Response, error) {
@@ -251,7 +253,7 @@ func (d *cupDialect) parseSignOnResponse(req, reply *Message, rep Reply) (Respon
 		}
 		r.Batch = BatchNumber(b)
 	}
-	keys, err := signOnKeysOf(reply, 62, rep.Code, cupNetCode(req))
+	keys, err := signOnKeysOf(reply, 62, d.keyBlocks, rep.Code, cupNetCode(req))
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ func encodeCUP(t *testing.T, d iso.Dialect, e iso.Envelope, r iso.Request) []byt
 	if err != nil {
 		t.Fatal(err)
 	}
-	mac, err := d.NewMAC(testMAK)
+	mac, err := d.NewMAC(testCUPMAK)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,10 +88,10 @@ func TestCUPOddVariableFieldsAreLeftAligned(t *testing.T) {
 	}
 }
 
-// cupSignOnReply is a host's 0810 laid out by hand: the fields a CUP host
+// cupHandLaidSignOnReply is a host's 0810 laid out by hand: the fields a CUP host
 // answers a sign-on with (alon0808/ProjectAfcApp qpboc_8583.c 0810 table),
 // F60 given by the caller.
-func cupSignOnReply(t *testing.T, f60 string) []byte {
+func cupHandLaidSignOnReply(t *testing.T, f60 string) []byte {
 	return hexBytes(t, strings.Join([]string{
 		"08 10",                   // MTI
 		"00 38 00 00 0E C0 00 14", // bitmap: 11 12 13 37 38 39 41 42 60 62
@@ -120,7 +120,7 @@ func TestCUPHostBatchIsReadLeftAligned(t *testing.T) {
 	}
 	// F60 = "00" + batch "000008" + "003", pad last: 00 11 00 00 00 08 00 30.
 	// Right-aligned reading would make it batch 000080.
-	reply, err := d.Decode(cupSignOnReply(t, "00 11 00 00 00 08 00 30"))
+	reply, err := d.Decode(cupHandLaidSignOnReply(t, "00 11 00 00 00 08 00 30"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestCUPDecoderRefusesNonZeroPad(t *testing.T) {
 	d := cupDialect(t)
 	// Same 0810 with the pad nibble of F60 set to 3: a peer that
 	// right-aligned "0000000800" + "3"... is not a CUP layout.
-	_, err := d.Decode(cupSignOnReply(t, "00 11 00 00 00 08 00 33"))
+	_, err := d.Decode(cupHandLaidSignOnReply(t, "00 11 00 00 00 08 00 33"))
 	if !errors.Is(err, iso.ErrMalformed) {
 		t.Fatalf("decode: %v, want ErrMalformed", err)
 	}

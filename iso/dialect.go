@@ -28,7 +28,10 @@ type Dialect interface {
 	// unpacks a body; every failure matches ErrMalformed.
 	Encode(m *Message, mac MAC) ([]byte, error)
 	Decode(body []byte) (*Message, error)
-	// NewMAC binds the dialect's MAC algorithm to a working MAK.
+	// NewMAC binds the dialect's MAC algorithm to a working MAK: CUP's
+	// ECB MAC under the single-length (8-byte) MAK of every CUP key scheme,
+	// refusing any other length with ErrKeyLength; ISO87's X9.19 under a
+	// 16-byte MAK (X9.9 under 8).
 	NewMAC(mak []byte) (MAC, error)
 
 	// BuildRequest validates a typed request and spells it; invalid input

@@ -68,7 +68,9 @@
 // on again, 1/2/4–7 downloads and uploads) and set by a host with
 // SetHostRequirement.
 //
-//	sale                 0200 000000, F60.1 22; card in F2/F14/F22/F23/F35, PIN in F26/F52/F53
+//	sale                 0200 000000, F60.1 22; card in F2/F14/F22/F23/F35, PIN in F26/F52,
+//	                     F53 with a PIN or a track (53.1 2 with a PIN, 53.2 6 for double-length
+//	                     keys, 53.3 1 for TDK-enciphered tracks)
 //	payment-code sale    0200 000000, F22 032, code in F59 tag A3
 //	balance inquiry      0200 310000, F60.1 01
 //	void                 0200 200000, F60.1 23, F37/F38 and F61 (batch + trace) of the original;
@@ -90,9 +92,22 @@
 //	                     0320 200000, F60.1 25, F60.3 000, its F2/F4/F11, F37/F61 of its sale, F63
 //	batch upload end     always: 0320, F48 = records uploaded n4, F60.3 202, or 207 when both
 //	                     classes balanced (CaoEnXin/LiaoYang_POS Src/tranproc.c PosBatchUp)
-//	sign-on              0800, F60.3 001/003/004, F63 operator; reply F62 = keys + check values
+//	sign-on              0800, F60.3 001/003/004, F63 operator; reply F62 = keys + check values:
+//	                     001 PIK 8 + CV 4 + MAK 8 + CV 4; 003 PIK 16 + CV 4 + MAK 8 + 8 x 00 + CV 4;
+//	                     004 the 003 block + TDK 16 + CV 4
 //	sign-off, echo       0820, F60.3 002 / 301; the echo carries no F11 (LiaoYang_POS
 //	                     SetCommReqField), its reply pairs on MTI class and terminal ID
+//
+// CUP working keys are as the CUP specification has them (quoted in
+// chfenix/iso8583 src/main/java/cn/agiledata/iso8583/entity/SignResponse.java;
+// CaoEnXin/LiaoYang_POS Src/pospin.c LogonDivKey): the MAK is single-length in
+// every scheme, its check value single DES, and the MAC is single DES under it
+// (NewMAC refuses other lengths); PIK and TDK are double-length 3DES under 003
+// and 004. SignOnKeyLengths gives the lengths per dialect and scheme. Under 004
+// a terminal sets Envelope.Tracks and F35 goes out with the 8 packed bytes
+// before its last byte enciphered under the TDK (CaoEnXin/LiaoYang_POS
+// Src/tranproc.c EncrypteFieldTrac23); a host deciphers it with DecryptTracks
+// before ParseRequest, which refuses enciphered tracks.
 //
 // ISO87 is generic ISO 8583:1987 in ASCII, as Hypercom/TSYS-style POS hosts
 // take it (domain.md §2.2, §4, §7.2): 2-byte binary length and no TPDU by

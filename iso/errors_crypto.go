@@ -22,4 +22,9 @@ var (
 	// ErrKeyLength means a key (or wrapped key) has a length the
 	// algorithm cannot use. It is a configuration error, not a protocol one.
 	ErrKeyLength = errors.New("iso: invalid key length")
+
+	// ErrNoTrackKey means track data had to be enciphered or deciphered
+	// and there is no track-data key (TDK) for it: a sign-on under another
+	// scheme than 004, or a host that does not know the terminal's TDK.
+	ErrNoTrackKey = errors.New("iso: no track-data key")
 )

@@ -24,10 +24,21 @@ const (
 
 // Test keys: the published double-length key 0123456789ABCDEF FEDCBA9876543210
 // (ISO/IEC 9797-1 Annex B) as MAK, PIN key and, with a second one, TMK.
+// CUP MACs with single DES under an 8-byte MAK in every key scheme, so its
+// fixtures use the left half, the FIPS 81 / OpenSSL DES test key.
 var (
-	testMAK = mustHex("0123456789ABCDEFFEDCBA9876543210")
-	testTMK = mustHex("11111111111111112222222222222222")
+	testMAK    = mustHex("0123456789ABCDEFFEDCBA9876543210")
+	testCUPMAK = mustHex("0123456789ABCDEF")
+	testTMK    = mustHex("11111111111111112222222222222222")
 )
+
+// macKey is the MAK a dialect's fixtures are MACed under.
+func macKey(d iso.Dialect) []byte {
+	if d.Name() == "CUP" {
+		return testCUPMAK
+	}
+	return testMAK
+}
 
 // fixtureTime is the fixed clock of every fixture: local and host times on
 // the wire are derived from it.
@@ -98,7 +109,7 @@ func wrapped(t testing.TB, clear string) iso.WrappedKey {
 }
 
 // commonFixtures are the exchanges both dialects spell.
-func commonFixtures(t testing.TB, amount iso.Amount, pan iso.PAN) []fixture {
+func commonFixtures(t testing.TB, amount iso.Amount, pan iso.PAN, mak string) []fixture {
 	original := iso.Original{STAN: 41, Batch: 7, Time: fixtureTime.Add(-time.Hour), RRN: "307310000041",
 		AuthCode: "Z9Y8X7", Amount: amount}
 	swiped := iso.Card{Track2: testTrack2, Entry: iso.EntryMode{Method: iso.EntryMagstripe, PINEntered: true}, PINBlock: pinBlock(t)}
@@ -124,7 +135,7 @@ func commonFixtures(t testing.TB, amount iso.Amount, pan iso.PAN) []fixture {
 			resp:    iso.ReversalResponse{Reply: ok}},
 		{name: "sign_on", env: env(50), req: iso.SignOnRequest{Scheme: iso.KeysDoubleDES},
 			resp: iso.SignOnResponse{Reply: hostReply(iso.CodeApproved), Batch: 8, Keys: iso.SignOnKeys{
-				PIK: wrapped(t, "0123456789ABCDEF0123456789ABCDEF"), MAK: wrapped(t, "0123456789ABCDEFFEDCBA9876543210")}}},
+				PIK: wrapped(t, "0123456789ABCDEF0123456789ABCDEF"), MAK: wrapped(t, mak)}}},
 		{name: "sign_off", env: env(51), req: iso.SignOffRequest{},
 			resp: iso.NetworkResponse{Reply: hostReply(iso.CodeApproved), Of: iso.KindSignOff}},
 		{name: "echo", env: env(52), req: iso.EchoRequest{},
@@ -150,7 +161,7 @@ func batchEntries(amount iso.Amount, pan iso.PAN) []iso.BatchEntry {
 }
 
 func cupFixtures(t testing.TB) []fixture {
-	fx := commonFixtures(t, cny, panUnionPay)
+	fx := commonFixtures(t, cny, panUnionPay, "0123456789ABCDEF")
 	entries := batchEntries(cny, panUnionPay)
 	totals := iso.Totals{Domestic: iso.ClassTotals{DebitCount: 1, DebitAmount: 12345}, Foreign: iso.ClassTotals{DebitCount: 1, DebitAmount: 900}}
 	return append(fx,
@@ -169,7 +180,7 @@ func cupFixtures(t testing.TB) []fixture {
 }
 
 func iso87Fixtures(t testing.TB) []fixture {
-	fx := commonFixtures(t, usd, panVisa)
+	fx := commonFixtures(t, usd, panVisa, "0123456789ABCDEFFEDCBA9876543210")
 	sale := fx[0]
 	entries := batchEntries(usd, panVisa)
 	totals := iso.Totals{Domestic: iso.ClassTotals{DebitCount: 2, DebitAmount: 13245, CreditCount: 1, CreditAmount: 5000,

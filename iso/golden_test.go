@@ -51,7 +51,7 @@ type exchange struct {
 
 func spell(t testing.TB, d iso.Dialect, f fixture) exchange {
 	t.Helper()
-	mac, err := d.NewMAC(testMAK)
+	mac, err := d.NewMAC(macKey(d))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestGoldenFixtures(t *testing.T) {
 					}
 				}
 
-				mac, _ := tc.d.NewMAC(testMAK)
+				mac, _ := tc.d.NewMAC(macKey(tc.d))
 				if err := iso.CheckReply(ex.req, reply, mac); err != nil {
 					t.Fatalf("reply fails its own checks: %v", err)
 				}

@@ -78,7 +78,9 @@ func stripForReversal(m *Message) {
 // the PAN a swiped request now carries in F2.
 func StripSensitive(m *Message) *Message {
 	c := m.Clone()
-	if t, ok := m.Get(35); ok && !m.Has(2) {
+	// An enciphered track (CUP 53.3 = 1) is not readable here: its PAN and
+	// expiry would be cipher nibbles, so nothing is taken from it.
+	if t, ok := m.Get(35); ok && !m.Has(2) && !TracksEnciphered(m) {
 		track := Track2(strings.ReplaceAll(t, "D", "="))
 		if pan := track.PAN(); pan != "" {
 			c.Set(2, pan.Digits())

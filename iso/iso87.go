@@ -23,6 +23,7 @@ func ISO87(opts ...Option) (Dialect, error) {
 		qr:                QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 48},
 		reversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
 		newMAC:            NewX919MAC,
+		keyBlocks:         iso87KeyBlocks,
 		adviceAfter:       3,
 		codeField:         48,
 		name:              "ISO87",
@@ -76,7 +77,7 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 	switch r := r.(type) {
 	case SaleRequest:
 		financial("0200", "000000", r.Amount)
-		setCardFields(m, r.Card, "=", false)
+		_ = setCardFields(m, r.Card, "=", nil) // no encrypter: cannot fail
 	case PaymentCodeSaleRequest:
 		financial("0200", "000000", r.Amount)
 		m.Set(22, EntryMode{Method: EntryBarcode}.wire())
@@ -85,7 +86,7 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		financial("0200", "310000", Amount{})
 		m.Unset(4)
 		m.Set(49, r.Currency.Numeric)
-		setCardFields(m, r.Card, "=", false)
+		_ = setCardFields(m, r.Card, "=", nil) // no encrypter: cannot fail
 	case VoidRequest:
 		if r.Original.Time.IsZero() {
 			return nil, invalid("Original.Time", "an ISO87 void needs the original's time for F90")
@@ -93,7 +94,7 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		financial("0400", "000000", r.Original.Amount)
 		m.Set(25, "17") // customer cancellation: this reversal is a void
 		if r.Card != nil {
-			setCardFields(m, *r.Card, "=", false)
+			_ = setCardFields(m, *r.Card, "=", nil)
 			m.Unset(35) // a reversal carries no track data
 		}
 		if r.Original.RRN != "" {
@@ -105,7 +106,7 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		m.Set(90, originalDataElements("0200", r.Original.STAN, r.Original.Time))
 	case RefundRequest:
 		financial("0200", "200000", r.Amount)
-		setCardFields(m, r.Card, "=", false)
+		_ = setCardFields(m, r.Card, "=", nil) // no encrypter: cannot fail
 		m.Set(37, string(r.Original.RRN))
 	case SettlementRequest:
 		proc := "920000"

@@ -221,9 +221,9 @@ func (d *iso87Dialect) parseSettlementResponse(req, _ *Message, rep Reply) (Resp
 	return SettlementResponse{Reply: rep, AfterUpload: req.Value(3) == "960000", Verdict: v, Domestic: v}, nil
 }
 
-// Sign-on reply: working keys in F125 as hex text, laid out as CUP's F62
-// (key, 4-byte check value, ...), key length from the requested scheme.
-func (d *iso87Dialect) buildSignOnResponse(m, _ *Message, r SignOnResponse) error {
+// Sign-on reply: working keys in F125 as hex text, laid out as
+// iso87KeyBlocks says for the scheme the request asked for (F48 tag K1).
+func (d *iso87Dialect) buildSignOnResponse(m, req *Message, r SignOnResponse) error {
 	if err := setReplyCommon(m, r.Reply); err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func (d *iso87Dialect) buildSignOnResponse(m, _ *Message, r SignOnResponse) erro
 		}
 		m.Set(60, r.Batch.String())
 	}
-	return setSignOnKeys(m, 125, r)
+	return setSignOnKeys(m, 125, d.keyBlocks, iso87SchemeCode(req), r)
 }
 
 func (d *iso87Dialect) parseSignOnResponse(req, reply *Message, rep Reply) (Response, error) {
@@ -245,12 +245,18 @@ func (d *iso87Dialect) parseSignOnResponse(req, reply *Message, rep Reply) (Resp
 		}
 		r.Batch = BatchNumber(b)
 	}
-	elems, _ := parseTLV(req.Value(48))
-	code, _ := tlvValue(elems, tagKeyScheme)
-	keys, err := signOnKeysOf(reply, 125, rep.Code, code)
+	keys, err := signOnKeysOf(reply, 125, d.keyBlocks, rep.Code, iso87SchemeCode(req))
 	if err != nil {
 		return nil, err
 	}
 	r.Keys = keys
 	return r, nil
+}
+
+// iso87SchemeCode is the key scheme code a sign-on request carries in F48
+// tag K1, or "" when it carries none.
+func iso87SchemeCode(req *Message) string {
+	elems, _ := parseTLV(req.Value(48))
+	code, _ := tlvValue(elems, tagKeyScheme)
+	return code
 }

@@ -81,7 +81,10 @@ func KeyCheckValue(key []byte) ([]byte, error) {
 
 // WorkingKeys are the clear session keys a terminal holds after sign-on:
 // the PIN key (PIK) that enciphers PIN blocks, the MAC key (MAK), and the
-// optional track-data key (TDK, nil when the host sends none).
+// optional track-data key (TDK, nil when the host sends none). Their
+// lengths are the dialect's (SignOnKeyLengths): under CUP the MAK is 8
+// bytes in every scheme. WorkingKeys is the software key holder behind
+// TrackEncrypter and TrackDecrypter (EncryptTrack, DecryptTrack).
 //
 // Clear keys must never reach logs, crash dumps or error reports, so
 // String, GoString, Format (every fmt verb) and LogValue print only which

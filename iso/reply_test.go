@@ -13,7 +13,7 @@ import (
 func TestCheckReplyRefusesWhatDoesNotBelong(t *testing.T) {
 	for name, tc := range dialects(t) {
 		d := tc.d
-		mac, _ := d.NewMAC(testMAK)
+		mac, _ := d.NewMAC(macKey(d))
 		ex := spell(t, d, tc.fixtures[0]) // an approved sale
 		macID := 64
 		cases := []struct {
@@ -92,7 +92,7 @@ func TestCheckReplyRefusesWhatDoesNotBelong(t *testing.T) {
 			}
 		})
 		t.Run(name+"/wrong MAC key", func(t *testing.T) {
-			other, _ := d.NewMAC(testTMK)
+			other, _ := d.NewMAC(testTMK[:len(macKey(d))])
 			got := decode(t, d, ex.replyFrame, mac)
 			if err := iso.CheckReply(ex.req, got, other); !errors.Is(err, iso.ErrMACMismatch) {
 				t.Fatalf("err = %v, want ErrMACMismatch", err)

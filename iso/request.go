@@ -1,6 +1,9 @@
 package iso
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Envelope is what every request carries besides its own content: who sends
 // it, its trace number and when. The journal assigns STAN and batch; the
@@ -12,6 +15,19 @@ type Envelope struct {
 	Batch    BatchNumber
 	Time     time.Time    // the terminal's local date and time of the request
 	Operator OperatorCode // optional; CUP puts it in F63 of sign-on and settlement
+
+	// KeyScheme is the scheme of the working keys the terminal signed on
+	// with. CUP spells it in 53.2: 0 for single-length (001), 6 for
+	// double-length (003, 004). Zero means the terminal's default,
+	// double-length.
+	KeyScheme KeyScheme
+	// Tracks, when set, enciphers track data under the track-data key of
+	// a scheme 004 sign-on: CUP then sends F35 enciphered with 53.3 = 1.
+	// Nil sends tracks clear, and so does ISO87, whose private mapping has
+	// no track-encryption indicator. It is an interface so that the key can live
+	// in a security module; WorkingKeys implements it in software and
+	// prints masked.
+	Tracks TrackEncrypter
 }
 
 func (e Envelope) validate() error {
@@ -22,6 +38,9 @@ func (e Envelope) validate() error {
 	}
 	if e.Time.IsZero() {
 		return invalid("Time", "required")
+	}
+	if e.KeyScheme < 0 || e.KeyScheme > KeysDoubleDESTrack {
+		return invalid("KeyScheme", "unknown key scheme")
 	}
 	if e.Operator != "" {
 		return e.Operator.Validate()
@@ -121,9 +140,17 @@ type KeyScheme int
 
 const (
 	KeysSingleDES      KeyScheme = iota + 1 // 001: single-length PIK and MAK
-	KeysDoubleDES                           // 003: double-length PIK and MAK
-	KeysDoubleDESTrack                      // 004: as 003 plus a track-data key
+	KeysDoubleDES                           // 003: double-length PIK; CUP's MAK stays single-length (ISO87's is double)
+	KeysDoubleDESTrack                      // 004: as 003 plus a double-length track-data key (TDK)
 )
+
+// String is the scheme's CUP 60.3 code ("001", "003", "004").
+func (s KeyScheme) String() string {
+	if c, ok := cupSchemeCodes[s]; ok {
+		return c
+	}
+	return fmt.Sprintf("KeyScheme(%d)", int(s))
+}
 
 // SignOnRequest asks for working keys (and, in CUP, the host's batch number).
 type SignOnRequest struct {

@@ -73,7 +73,9 @@ type BatchUploadResponse struct {
 
 // SignOnKeys are the working keys of a sign-on reply, each enciphered under
 // the terminal master key with the check value of the clear key. Unwrap them
-// with UnwrapKey.
+// with UnwrapKey. Their lengths must be the dialect's for the scheme asked
+// for (SignOnKeyLengths): BuildResponse refuses others with ErrKeyLength,
+// and ParseResponse refuses a key block of another layout as malformed.
 type SignOnKeys struct {
 	PIK WrappedKey
 	MAK WrappedKey

@@ -31,7 +31,7 @@ func TestSignOnKeysUnwrapUnderTheTMK(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if !bytes.Equal(mak, testMAK) {
+		if !bytes.Equal(mak, macKey(tc.d)) {
 			t.Errorf("%s: unwrapped MAK differs from the one the host wrapped", name)
 		}
 		bad := keys.PIK

@@ -37,7 +37,7 @@ type benchHost struct {
 // benchStartHost starts a host; with keep it records the sale bodies it reads.
 func benchStartHost(tb testing.TB, d iso.Dialect, keep bool) *benchHost {
 	tb.Helper()
-	mac, err := d.NewMAC(testMAK)
+	mac, err := d.NewMAC(testMAKFor(d))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func benchStartHost(tb testing.TB, d iso.Dialect, keep bool) *benchHost {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	mak, err := iso.WrapKey(testTMK, testMAK)
+	mak, err := iso.WrapKey(testTMK, testMAKFor(d))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -263,7 +263,7 @@ func TestBenchSalePathsAgree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mac, _ := d.NewMAC(testMAK)
+	mac, _ := d.NewMAC(testMAKFor(d))
 	if err := iso.CheckReply(wantMsg, m, mac); err != nil || m.Value(39) != string(iso.CodeApproved) {
 		t.Errorf("raw-tcp: reply code %q, check %v", m.Value(39), err)
 	}
@@ -309,7 +309,7 @@ func benchSaleBody(tb testing.TB, d iso.Dialect) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	mac, err := d.NewMAC(testMAK)
+	mac, err := d.NewMAC(testMAKFor(d))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -25,6 +25,16 @@ var (
 	testPIK     = bytes.Repeat([]byte{0x5A}, 16)
 )
 
+// testMAKFor is the MAK the scripted hosts issue under d's default key
+// scheme: testMAK cut to the dialect's length (CUP's MAK is 8 bytes).
+func testMAKFor(d iso.Dialect) []byte {
+	n, err := iso.SignOnKeyLengths(d, iso.KeysDoubleDES)
+	if err != nil {
+		panic(err)
+	}
+	return testMAK[:n.MAK]
+}
+
 // move is what the host does with one request.
 type move int
 
@@ -140,8 +150,8 @@ func (h *scriptedHost) serve(c net.Conn, wg *sync.WaitGroup) {
 		}
 		h.d.Framing().WriteFrame(c, out)
 	}
-	mac, _ := h.d.NewMAC(testMAK)
-	wrong, _ := h.d.NewMAC(testPIK)
+	mac, _ := h.d.NewMAC(testMAKFor(h.d))
+	wrong, _ := h.d.NewMAC(testPIK[:len(testMAKFor(h.d))])
 	for {
 		fr, err := h.d.Framing().ReadFrame(c)
 		if err != nil {
@@ -203,7 +213,7 @@ func (h *scriptedHost) response(r iso.Request, code iso.ResponseCode) iso.Respon
 	switch r := r.(type) {
 	case iso.SignOnRequest:
 		pik, _ := iso.WrapKey(testTMK, testPIK)
-		mak, _ := iso.WrapKey(testTMK, testMAK)
+		mak, _ := iso.WrapKey(testTMK, testMAKFor(h.d))
 		batch := iso.BatchNumber(h.batch.Load())
 		if batch == 0 {
 			batch = 1

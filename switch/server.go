@@ -57,9 +57,20 @@ func (Raw) Kind() iso.Kind { return 0 }
 func (Raw) Result() iso.ResponseCode { return "" }
 
 // KeyStore gives a host each terminal's MAC key (the one its last sign-on
-// issued).
+// issued). For a CUP dialect that is the single-length (8-byte) MAK of
+// every key scheme: requests are verified and replies signed with the CUP
+// ECB MAC under single DES.
 type KeyStore interface {
 	MAK(terminal iso.TerminalID) ([]byte, bool)
+}
+
+// TrackKeyStore is a KeyStore that also deciphers the track data a
+// terminal enciphered under the track-data key of its last sign-on (CUP
+// key scheme 004, 53.3 = 1). Server deciphers such tracks before the
+// dialect parses the request, so the Handler sees the clear card.
+type TrackKeyStore interface {
+	KeyStore
+	TrackKey(terminal iso.TerminalID) (iso.TrackDecrypter, bool)
 }
 
 // Server serves a dialect on a listener: it reads each frame, decodes and
@@ -303,7 +314,13 @@ func btoi(b bool) int {
 
 // answer turns one request into the reply's bytes (nil: no reply).
 func (s *Server) answer(ctx context.Context, fr iso.Frame, m *iso.Message) (*Call, []byte, error) {
-	env, req, err := s.Dialect.ParseRequest(m)
+	clearM, err := s.decryptTracks(m)
+	if err != nil {
+		s.logger().Warn("enciphered tracks not readable; answering with a format error", "tid", m.Value(41), "err", err)
+		reply, err := s.formatError(m)
+		return nil, reply, err
+	}
+	env, req, err := s.Dialect.ParseRequest(clearM)
 	if err != nil {
 		s.stats.formatErrors.Add(1)
 		reply, err := s.formatError(m)
@@ -369,6 +386,22 @@ func (s *Server) codeReply(m *iso.Message, code iso.ResponseCode) ([]byte, error
 	}
 	reply.Set(39, string(code))
 	return s.Dialect.Encode(reply, nil)
+}
+
+// decryptTracks returns m with its tracks deciphered under the terminal's
+// track key when m says they are enciphered, m itself otherwise. The
+// terminal ID is read before parsing: the key depends on it.
+func (s *Server) decryptTracks(m *iso.Message) (*iso.Message, error) {
+	if !iso.TracksEnciphered(m) {
+		return m, nil
+	}
+	var dec iso.TrackDecrypter
+	if ks, ok := s.Keys.(TrackKeyStore); ok {
+		if k, ok := ks.TrackKey(iso.TerminalID(m.Value(41))); ok {
+			dec = k
+		}
+	}
+	return iso.DecryptTracks(m, dec)
 }
 
 func (s *Server) mak(tid iso.TerminalID) ([]byte, bool) {

@@ -30,6 +30,7 @@ func (k *keyring) MAK(tid iso.TerminalID) ([]byte, bool) {
 // approver approves everything, issues keys at sign-on, and counts MACs it
 // saw verify.
 type approver struct {
+	d         iso.Dialect
 	keys      *keyring
 	macsValid atomic.Int64
 	macsBad   atomic.Int64
@@ -47,9 +48,9 @@ func (a *approver) ServeISO(_ context.Context, c *isoswitch.Call) (iso.Response,
 	switch r := c.Request.(type) {
 	case iso.SignOnRequest:
 		pik, _ := iso.WrapKey(testTMK, testPIK)
-		mak, _ := iso.WrapKey(testTMK, testMAK)
+		mak, _ := iso.WrapKey(testTMK, testMAKFor(a.d))
 		a.keys.mu.Lock()
-		a.keys.keys[c.Envelope.Terminal] = testMAK
+		a.keys.keys[c.Envelope.Terminal] = testMAKFor(a.d)
 		a.keys.mu.Unlock()
 		return iso.SignOnResponse{Reply: rep, Batch: 1, Keys: iso.SignOnKeys{PIK: pik, MAK: mak}}, nil
 	case iso.SaleRequest:
@@ -101,7 +102,7 @@ func startServer(t *testing.T, d iso.Dialect, h isoswitch.Handler, keys isoswitc
 func TestServerServesTheTerminal(t *testing.T) {
 	for name, d := range dialectsUnderTest(t) {
 		t.Run(name, func(t *testing.T) {
-			a := &approver{keys: &keyring{keys: map[iso.TerminalID][]byte{}}}
+			a := &approver{d: d, keys: &keyring{keys: map[iso.TerminalID][]byte{}}}
 			_, addr := startServer(t, d, a, a.keys, nil)
 			h := &scriptedHost{d: d, addr: addr}
 			term, _ := newTerminal(t, h)
@@ -123,8 +124,8 @@ func TestServerServesTheTerminal(t *testing.T) {
 func TestServerRefusesABadMAC(t *testing.T) {
 	d := dialectsUnderTest(t)["cup"]
 	for _, permissive := range []bool{false, true} {
-		a := &approver{keys: &keyring{keys: map[iso.TerminalID][]byte{}}}
-		wrongKeys := &keyring{keys: map[iso.TerminalID][]byte{"TERM0001": testPIK}}
+		a := &approver{d: d, keys: &keyring{keys: map[iso.TerminalID][]byte{}}}
+		wrongKeys := &keyring{keys: map[iso.TerminalID][]byte{"TERM0001": testPIK[:8]}}
 		srv, addr := startServer(t, d, a, wrongKeys, func(s *isoswitch.Server) { s.Permissive = permissive })
 		term, _ := newTerminal(t, &scriptedHost{d: d, addr: addr})
 		_, err := term.Sale(ctx5(t), "01", cny10, visa)
@@ -146,7 +147,7 @@ func TestServerRefusesABadMAC(t *testing.T) {
 // a message no request kind matches gets a format error (30).
 func TestServerMalformedInput(t *testing.T) {
 	d := dialectsUnderTest(t)["iso87"]
-	srv, addr := startServer(t, d, &approver{keys: &keyring{keys: map[iso.TerminalID][]byte{}}}, nil, nil)
+	srv, addr := startServer(t, d, &approver{d: d, keys: &keyring{keys: map[iso.TerminalID][]byte{}}}, nil, nil)
 
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -190,7 +191,7 @@ func TestServerMalformedInput(t *testing.T) {
 // once; an idle connection is closed after IdleTimeout.
 func TestServerLimitsAndTimeouts(t *testing.T) {
 	d := dialectsUnderTest(t)["iso87"]
-	_, addr := startServer(t, d, &approver{keys: &keyring{keys: map[iso.TerminalID][]byte{}}}, nil, func(s *isoswitch.Server) {
+	_, addr := startServer(t, d, &approver{d: d, keys: &keyring{keys: map[iso.TerminalID][]byte{}}}, nil, func(s *isoswitch.Server) {
 		s.MaxConns, s.IdleTimeout = 1, 200*time.Millisecond
 	})
 	first, err := net.Dial("tcp", addr)

@@ -9,32 +9,27 @@ import (
 )
 
 // SignOn asks the host for working keys, unwraps them under the master key
-// (refusing them on a check-value mismatch, and staying signed off), and
-// adopts what the host says of the batch and the clock.
+// and adopts what the host says of the batch and the clock. The keys are
+// installed only when every one of them unwrapped with the right length and
+// check value. A sign-on that fails in any way (no reply, a decline, a key
+// block of the wrong layout, a bad check value) leaves the terminal signed
+// off: the keys of an earlier sign-on are dropped too, so the next
+// financial call signs on again first and fails if that fails, rather than
+// MACing under keys the host may no longer hold.
 func (t *Terminal) SignOn(ctx context.Context, op iso.OperatorCode) error {
-	reply, err := t.network(ctx, op, iso.SignOnRequest{Scheme: t.scheme})
+	keys, r, err := t.signOn(ctx, op)
 	if err != nil {
+		t.mu.Lock()
+		t.keys, t.mac = nil, nil
+		t.mu.Unlock()
 		return err
-	}
-	r, ok := reply.(iso.SignOnResponse)
-	if !ok || !r.Code.Approved() {
-		return &DeclinedError{Code: reply.Result()}
-	}
-	keys := &iso.WorkingKeys{}
-	if keys.PIK, err = iso.UnwrapKey(t.cfg.MasterKey, r.Keys.PIK); err != nil {
-		return fmt.Errorf("isoswitch: sign-on PIN key: %w", err)
-	}
-	if keys.MAK, err = iso.UnwrapKey(t.cfg.MasterKey, r.Keys.MAK); err != nil {
-		return fmt.Errorf("isoswitch: sign-on MAC key: %w", err)
-	}
-	if r.Keys.TDK != nil {
-		if keys.TDK, err = iso.UnwrapKey(t.cfg.MasterKey, *r.Keys.TDK); err != nil {
-			return fmt.Errorf("isoswitch: sign-on track key: %w", err)
-		}
 	}
 	mac, err := t.cfg.Dialect.NewMAC(keys.MAK)
 	if err != nil {
-		return err
+		t.mu.Lock()
+		t.keys, t.mac = nil, nil
+		t.mu.Unlock()
+		return fmt.Errorf("isoswitch: sign-on MAC key: %w", err)
 	}
 	if r.Batch != 0 {
 		// The host's batch is adopted while the open one is empty; a
@@ -51,6 +46,55 @@ func (t *Terminal) SignOn(ctx context.Context, op iso.OperatorCode) error {
 	t.mu.Unlock()
 	t.log.Info("signed on", "keys", keys, "operator", string(op))
 	return nil
+}
+
+// signOn exchanges the sign-on and unwraps its keys, checking each against
+// the length the dialect's key block gives it under the scheme asked for.
+func (t *Terminal) signOn(ctx context.Context, op iso.OperatorCode) (*iso.WorkingKeys, iso.SignOnResponse, error) {
+	want, err := iso.SignOnKeyLengths(t.cfg.Dialect, t.scheme)
+	if err != nil {
+		return nil, iso.SignOnResponse{}, err
+	}
+	reply, err := t.network(ctx, op, iso.SignOnRequest{Scheme: t.scheme})
+	if err != nil {
+		return nil, iso.SignOnResponse{}, err
+	}
+	r, ok := reply.(iso.SignOnResponse)
+	if !ok || !r.Code.Approved() {
+		return nil, iso.SignOnResponse{}, &DeclinedError{Code: reply.Result()}
+	}
+	keys := &iso.WorkingKeys{}
+	unwrap := func(what string, w *iso.WrappedKey, n int) ([]byte, error) {
+		if w == nil {
+			return nil, fmt.Errorf("isoswitch: sign-on %s: %w: the reply carries none", what, iso.ErrKeyLength)
+		}
+		k, err := iso.UnwrapKey(t.cfg.MasterKey, *w)
+		if err != nil {
+			return nil, fmt.Errorf("isoswitch: sign-on %s: %w", what, err)
+		}
+		if len(k) != n {
+			clear(k)
+			return nil, fmt.Errorf("isoswitch: sign-on %s: %w: %d bytes, the key scheme gives %d", what, iso.ErrKeyLength, len(k), n)
+		}
+		return k, nil
+	}
+	fail := func(err error) (*iso.WorkingKeys, iso.SignOnResponse, error) {
+		clear(keys.PIK)
+		clear(keys.MAK)
+		return nil, iso.SignOnResponse{}, err
+	}
+	if keys.PIK, err = unwrap("PIN key", &r.Keys.PIK, want.PIK); err != nil {
+		return fail(err)
+	}
+	if keys.MAK, err = unwrap("MAC key", &r.Keys.MAK, want.MAK); err != nil {
+		return fail(err)
+	}
+	if want.TDK > 0 {
+		if keys.TDK, err = unwrap("track key", r.Keys.TDK, want.TDK); err != nil {
+			return fail(err)
+		}
+	}
+	return keys, r, nil
 }
 
 // SignOff ends the session at the host and forgets the working keys.

@@ -220,8 +220,19 @@ func (t *Terminal) now() time.Time {
 	return t.clock().Add(t.clockSkew)
 }
 
+// envelope is what a request carries besides its content: the IDs, the
+// trace, the time, and the session's key scheme and track encrypter (the
+// working keys of the last sign-on, when it delivered a track-data key).
 func (t *Terminal) envelope(stan iso.STAN, batch iso.BatchNumber, op iso.OperatorCode) iso.Envelope {
-	return iso.Envelope{Terminal: t.cfg.Terminal, Merchant: t.cfg.Merchant, STAN: stan, Batch: batch, Time: t.now(), Operator: op}
+	t.mu.Lock()
+	keys, skew := t.keys, t.clockSkew
+	t.mu.Unlock()
+	env := iso.Envelope{Terminal: t.cfg.Terminal, Merchant: t.cfg.Merchant, STAN: stan, Batch: batch,
+		Time: time.Now().Add(skew), Operator: op, KeyScheme: t.scheme}
+	if keys != nil && len(keys.TDK) != 0 {
+		env.Tracks = keys
+	}
+	return env
 }
 
 // connection returns a live connection, dialling one if needed (with

@@ -6,9 +6,12 @@
 // before acting on anything (isoswitch.Server's checks: a missing mandatory
 // field or an undecodable one gets 30, an unregistered terminal CUP 97 /
 // ISO87 03, a terminal that has not signed on or a financial request
-// without a valid MAC CUP A0 / ISO87 63; see strict.go); it issues working keys at sign-on
-// (wrapped under the terminal master key, with check values) and verifies
-// and signs MACs with them; it approves or declines by rules; issues RRNs
+// without a valid MAC CUP A0 / ISO87 63; see strict.go); it issues working
+// keys at sign-on (wrapped under the terminal master key, with check values,
+// laid out as the dialect's sign-on reply publishes them: for CUP a
+// single-length MAK in every scheme and a track-data key under 004) and
+// verifies and signs MACs with them, and deciphers TDK-enciphered tracks;
+// it approves or declines by rules; issues RRNs
 // and auth codes; answers a repeated request with 94; reverses
 // idempotently (a repeated reversal gets 00, a reversal of an unknown
 // original 25); voids an original once; refunds up to the original; serves
@@ -66,6 +69,9 @@ type Host struct {
 	// require is the processing requirement the next reply's CUP header
 	// carries (RequireOnce); 0 when none is due.
 	require atomic.Uint32
+	// workingKeys, when set, gives the clear keys sign-on issues instead
+	// of random ones (WithWorkingKeys).
+	workingKeys func(iso.KeyScheme) (pik, mak, tdk []byte)
 
 	closeOnce sync.Once
 }
@@ -106,6 +112,15 @@ func DefaultCardOrg(pan iso.PAN) iso.CardOrg {
 		return iso.CardOrgAmex
 	}
 	return iso.CardOrgCUP
+}
+
+// WithWorkingKeys makes sign-on issue the clear keys keys returns for the
+// scheme asked for, instead of random ones of the dialect's lengths
+// (iso.SignOnKeyLengths): a test that checks the key block byte for byte.
+// tdk is nil for schemes without a track-data key. Keys of the wrong
+// length make the sign-on go unanswered (the dialect refuses to lay them).
+func WithWorkingKeys(keys func(s iso.KeyScheme) (pik, mak, tdk []byte)) Option {
+	return func(h *Host) { h.workingKeys = keys }
 }
 
 // WithFaults injects faults (see Fault), drawn with the given seed.
@@ -312,13 +327,22 @@ func (h *Host) ServeISO(_ context.Context, c *isoswitch.Call) (iso.Response, err
 }
 
 func (h *Host) signOn(env iso.Envelope, r iso.SignOnRequest, rep iso.Reply) (iso.Response, error) {
-	size := 16
-	if r.Scheme == iso.KeysSingleDES {
-		size = 8
+	n, err := iso.SignOnKeyLengths(h.d, r.Scheme)
+	if err != nil {
+		return nil, err
 	}
-	pik, mak := make([]byte, size), make([]byte, size)
-	rand.Read(pik)
-	rand.Read(mak)
+	var pik, mak, tdk []byte
+	if h.workingKeys != nil {
+		pik, mak, tdk = h.workingKeys(r.Scheme)
+	} else {
+		pik, mak = make([]byte, n.PIK), make([]byte, n.MAK)
+		rand.Read(pik)
+		rand.Read(mak)
+		if n.TDK > 0 {
+			tdk = make([]byte, n.TDK)
+			rand.Read(tdk)
+		}
+	}
 	wp, err := iso.WrapKey(h.TMK, pik)
 	if err != nil {
 		return nil, err
@@ -328,14 +352,14 @@ func (h *Host) signOn(env iso.Envelope, r iso.SignOnRequest, rep iso.Reply) (iso
 		return nil, err
 	}
 	keys := iso.SignOnKeys{PIK: wp, MAK: wm}
-	if r.Scheme == iso.KeysDoubleDESTrack {
-		tdk := make([]byte, 16)
-		rand.Read(tdk)
+	delete(h.ledger.tdks, env.Terminal)
+	if tdk != nil {
 		wt, err := iso.WrapKey(h.TMK, tdk)
 		if err != nil {
 			return nil, err
 		}
 		keys.TDK = &wt
+		h.ledger.tdks[env.Terminal] = tdk
 	}
 	h.ledger.keys[env.Terminal] = mak
 	return iso.SignOnResponse{Reply: rep, Batch: h.ledger.batch(env.Terminal), Keys: keys}, nil

@@ -25,6 +25,7 @@ type Txn struct {
 	Kind     iso.Kind
 	Amount   iso.Amount
 	CardOrg  iso.CardOrg // the organisation the host named in its reply (its class in settlement)
+	PAN      iso.PAN     // the card's account as the host read it (a sale by card); prints masked
 	RRN      iso.RRN
 	AuthCode iso.AuthCode
 	Code     iso.ResponseCode
@@ -58,6 +59,7 @@ type ledger struct {
 	orders  map[string]*order
 	batches map[iso.TerminalID]iso.BatchNumber
 	keys    map[iso.TerminalID][]byte // MAK issued at each terminal's last sign-on
+	tdks    map[iso.TerminalID][]byte // track-data key of each terminal's last 004 sign-on
 	seq     int64
 	uploads map[txnKey]int // entries received in batch uploads
 	upLog   []Upload       // upload messages, in arrival order
@@ -75,7 +77,7 @@ type Upload struct {
 
 func newLedger() *ledger {
 	return &ledger{txns: map[txnKey]*Txn{}, byRRN: map[iso.RRN]txnKey{}, orders: map[string]*order{},
-		batches: map[iso.TerminalID]iso.BatchNumber{}, keys: map[iso.TerminalID][]byte{}, uploads: map[txnKey]int{}}
+		batches: map[iso.TerminalID]iso.BatchNumber{}, keys: map[iso.TerminalID][]byte{}, tdks: map[iso.TerminalID][]byte{}, uploads: map[txnKey]int{}}
 }
 
 // MAK is the KeyStore the server verifies and signs with.
@@ -84,6 +86,18 @@ func (l *ledger) MAK(tid iso.TerminalID) ([]byte, bool) {
 	defer l.mu.Unlock()
 	k, ok := l.keys[tid]
 	return k, ok
+}
+
+// TrackKey is the TrackKeyStore half: the server deciphers a terminal's
+// tracks under the TDK its last sign-on issued.
+func (l *ledger) TrackKey(tid iso.TerminalID) (iso.TrackDecrypter, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k, ok := l.tdks[tid]
+	if !ok {
+		return nil, false
+	}
+	return &iso.WorkingKeys{TDK: k}, true
 }
 
 func (l *ledger) next() int64 { l.seq++; return l.seq }

@@ -30,7 +30,7 @@ func (h *Host) sale(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode
 	}
 	rep := reply(code)
 	t := &Txn{Terminal: env.Terminal, Batch: env.Batch, STAN: env.STAN, Kind: r.Kind(), Amount: amount,
-		CardOrg: org, RRN: rep.RRN, AuthCode: rep.AuthCode, Code: code, State: Approved}
+		CardOrg: org, PAN: pan, RRN: rep.RRN, AuthCode: rep.AuthCode, Code: code, State: Approved}
 	if !code.Approved() {
 		t.State, org = Declined, ""
 	}
