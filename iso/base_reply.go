@@ -61,7 +61,8 @@ func (b *base) buildResponse(d dialectSpecific, req *Message, r Response) (*Mess
 		return nil, err
 	}
 	// A host MACs what it approves when the request was MACed; declines go
-	// unsigned (domain.md §3.1). The code is read from the message: a
+	// unsigned (CaoEnXin/LiaoYang_POS Src/trancomm.c checks the MAC
+	// only when F39 is 00). The code is read from the message: a
 	// dialect may have derived it (a settlement's verdict).
 	if macFieldOf(req) != 0 && ResponseCode(m.Value(39)).Approved() {
 		m.Set(64, macPlaceholder)

@@ -110,7 +110,7 @@
 // before ParseRequest, which refuses enciphered tracks.
 //
 // ISO87 is generic ISO 8583:1987 in ASCII, as Hypercom/TSYS-style POS hosts
-// take it (domain.md §2.2, §4, §7.2): 2-byte binary length and no TPDU by
+// take it (resza/MAB source/tranproc.c, a PAX terminal of that family): 2-byte binary length and no TPDU by
 // default, MTI and fields in ASCII, the bitmap as 16 hex characters with a
 // secondary bitmap only when a field above 64 is set, b fields as hex text,
 // MAC = ANSI X9.19 in F64, or F128 when the secondary bitmap is present.

@@ -151,7 +151,7 @@ func (d *cupDialect) RefusalCode(why Refusal) ResponseCode {
 // financial ones add 4 (not on a balance inquiry), 22 and 25; formats per
 // jpos/jPOS jpos/src/main/java/org/jpos/iso/packager/ISO87APackager.java).
 // F24 (NII) and F62 (invoice) are not demanded: posswitch's ISO87 profile
-// sends neither (#15 of our review), and hosts without a TPDU do without.
+// sends neither yet, and hosts without a TPDU do without.
 // Network management is posswitch's 0800 with F70 (ISO 8583:1987 field 70,
 // n3) rather than MAB's 0800 920000, so F3 is not demanded there.
 var iso87Mandatory = map[Kind][]int{

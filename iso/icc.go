@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// reversalICCTags are the EMV tags a reversal keeps of F55 (domain.md §3.2,
-// S1 stReversalTagList): TVR, IFD serial, issuer application data, ATC and
+// reversalICCTags are the EMV tags a reversal keeps of F55 (CaoEnXin/LiaoYang_POS
+// Src/emvtranproc.c stReversalTagList): TVR, IFD serial, issuer application data, ATC and
 // the script results. Everything else — track-2 equivalent (57) included —
 // is dropped.
 var reversalICCTags = map[string]bool{"95": true, "9F1E": true, "9F10": true, "9F36": true, "DF31": true}
@@ -54,8 +54,10 @@ func filterICC(text string, keep map[string]bool) string {
 	return hexText(out)
 }
 
-// stripForReversal removes what a reversal must never carry (domain.md §3.2,
-// §10.4): tracks, PIN data, and ICC tags outside the reversal list.
+// stripForReversal removes what a reversal must never carry (CaoEnXin/LiaoYang_POS
+// Src/trancomm.c MakeReversalPack drops tracks 2 and 3 and the PIN fields;
+// PCI DSS keeps sensitive authentication data out of anything stored):
+// tracks, PIN data, and ICC tags outside the reversal list.
 func stripForReversal(m *Message) {
 	for _, id := range []int{26, 35, 36, 45, 52, 53} {
 		m.Unset(id)
@@ -69,8 +71,8 @@ func stripForReversal(m *Message) {
 	}
 }
 
-// StripSensitive returns a copy of m fit to keep after it was sent (PCI DSS:
-// no sensitive authentication data after authorization, domain.md §10.4):
+// StripSensitive returns a copy of m fit to keep after it was sent (PCI DSS
+// requirement 3: no sensitive authentication data after authorization):
 // a swiped track's PAN and expiry move to F2 and F14, then tracks, PIN data
 // and ICC tags outside the reversal list go, and so does the MAC. The copy
 // still carries the PAN in F2; a store must encrypt or drop it. Reversals

@@ -7,7 +7,8 @@ import (
 )
 
 // iso87Dialect spells generic ISO 8583:1987 in ASCII as Hypercom/TSYS-style
-// POS hosts take it (domain.md §2.2, §4, §7.2). See the package doc for the
+// POS hosts take it (resza/MAB source/global.c and source/tranproc.c;
+// MohamedHassanNasr/EDC-ANDROID-SUNMI .../transaction/sale/PackTrans.java). See the package doc for the
 // field map.
 type iso87Dialect struct{ base }
 
@@ -36,7 +37,8 @@ func ISO87(opts ...Option) (Dialect, error) {
 
 func (d *iso87Dialect) Name() string { return "ISO87" }
 
-// Network management codes of F70 (domain.md §4.4).
+// Network management codes of F70, the host-to-host convention (eqto/iso8583
+// examples/message/signon.go; jPOS examples send 301 for an echo).
 const (
 	f70SignOn  = "001"
 	f70SignOff = "002"
@@ -170,14 +172,17 @@ func iso87Original(k Kind) (mti, proc string) {
 	return "0200", "000000"
 }
 
-// originalDataElements spells F90 (domain.md §4.1): original MTI n4, STAN
+// originalDataElements spells F90 (ISO 8583:1987 field 90, n42, as
+// jpos/jPOS ISO87APackager declares it): original MTI n4, STAN
 // n6, transmission date and time n10, then acquiring and forwarding
 // institution IDs n11 each, zero-filled: a terminal has neither.
 func originalDataElements(mti string, stan STAN, t time.Time) string {
 	return mti + stan.String() + transmissionTime(t) + strings.Repeat("0", 22)
 }
 
-// setISO87Totals spells F74–F77, F86–F89 and F97 (domain.md §4.5).
+// setISO87Totals spells F74–F77, F86–F89 and F97 (ISO 8583:1987 formats
+// n10 / n16 / x+n16: knovichikhin/pyiso8583 iso8583/specs.py, jPOS
+// ISO87APackager).
 func setISO87Totals(m *Message, c ClassTotals) error {
 	counts := map[int]int{74: c.CreditCount, 75: c.CreditReversalCount, 76: c.DebitCount, 77: c.DebitReversalCount}
 	amounts := map[int]int64{86: c.CreditAmount, 87: c.CreditReversalAmount, 88: c.DebitAmount, 89: c.DebitReversalAmount}

@@ -198,7 +198,7 @@ func iso87TotalsOf(m *Message) (ClassTotals, error) {
 }
 
 // Settlement verdict travels in F39: 00 balanced, 95 out of balance
-// (domain.md §7.2); any other code is an error verdict.
+// (resza/MAB source/tranproc.c TransSettleSubNew); any other code is an error verdict.
 func (d *iso87Dialect) buildSettlementResponse(m, _ *Message, r SettlementResponse) error {
 	want := map[Verdict]ResponseCode{VerdictBalanced: CodeApproved, VerdictOutOfBalance: CodeReconcileError}[r.Verdict]
 	if r.Code == "" && want != "" {

@@ -39,8 +39,8 @@ func ResponseMTI(req string) string {
 	return string(b)
 }
 
-// CheckReply tells whether reply answers req and can be trusted (domain.md
-// §3.1): MTI = request's + 10; F3, F11 and F41 echoed; F42 echoed on an
+// CheckReply tells whether reply answers req and can be trusted (the checks
+// CaoEnXin/LiaoYang_POS Src/trancomm.c ProcRspPacket makes): MTI = request's + 10; F3, F11 and F41 echoed; F42 echoed on an
 // approval; F4 echoed unless the host approved part of the amount (10); and
 // when the request was MACed, an approval must carry a MAC that verifies
 // under mac. Declines are not MACed by CUP hosts, so their MAC is not

@@ -8,8 +8,9 @@ import (
 )
 
 // iso87Spec builds the generic ISO 8583:1987 ASCII layout: every field as
-// ASCII text with ASCII LL/LLL lengths (formats as in ISO 8583:1987 and
-// domain.md §4), a secondary bitmap only when a field above 64 is set.
+// ASCII text with ASCII LL/LLL lengths (formats as in ISO 8583:1987, as
+// jpos/jPOS jpos/src/main/java/org/jpos/iso/packager/ISO87APackager.java
+// declares them), a secondary bitmap only when a field above 64 is set.
 //
 // binaryBitmap chooses how the bitmap and the b fields (52, 55, 64, 128)
 // travel. false (the default): the bitmap as 16 hex characters and b fields

@@ -10,7 +10,8 @@ import (
 // field (CUP F59, ISO87 F48) for payment codes and QR orders. Each element is
 // a two-character tag, a three-digit decimal length and the value, e.g.
 // "A3018134567890123456789012". It follows the shape the CUP QR variant uses
-// for its tag A3 (domain.md §8.1, S3); the Q tags are posswitch's own,
+// for its tag A3 (alon0808/ProjectAfcApp
+// code/AfcCore/UnionPay/qpboc_8583.c Build_qpboc_8583_59); the Q tags are posswitch's own,
 // documented in the package doc and overridable through QROrderMapping.
 const (
 	tagPaymentCode = "A3" // the customer's payment code (C2B), as in CUP's variant

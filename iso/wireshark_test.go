@@ -51,8 +51,8 @@ var wsBinaryFields = map[string]bool{"52": true, "55": true, "64": true, "128": 
 //
 // One known disagreement is asserted rather than hidden: Wireshark 4.0's
 // ISO 8583:1987 table gives F86–F89 (credits/debits amounts and their
-// reversal amounts) as n15, where ISO 8583:1987 gives n16 (domain.md §4.5
-// and its source S7; jPOS's ISO87 packager agrees). In the settlement
+// reversal amounts) as n15, where ISO 8583:1987 gives n16 (knovichikhin/pyiso8583
+// iso8583/specs.py; jPOS's ISO87 packager agrees). In the settlement
 // fixtures that carry them, the test compares every field before F86,
 // checks that Wireshark's F86 is exactly the first 15 digits of ours (the
 // n15 reading, nothing else), and stops there because later fields are
