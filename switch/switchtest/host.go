@@ -293,7 +293,7 @@ func (h *Host) ServeISO(_ context.Context, c *isoswitch.Call) (iso.Response, err
 	}
 	c.Requirement = iso.HostRequirement(h.require.Swap(0))
 	if c.HasMAC && !c.MACValid {
-		return declineOf(c.Request, iso.CodeMACError), nil
+		return isoswitch.Decline(c.Request, iso.CodeMACError), nil
 	}
 	switch r := c.Request.(type) {
 	case iso.SignOnRequest:
@@ -323,7 +323,7 @@ func (h *Host) ServeISO(_ context.Context, c *isoswitch.Call) (iso.Response, err
 	case iso.BatchUploadEndRequest:
 		return h.uploadEnd(env, r, reply), nil
 	}
-	return declineOf(c.Request, iso.CodeInvalidTxn), nil
+	return isoswitch.Decline(c.Request, iso.CodeInvalidTxn), nil
 }
 
 func (h *Host) signOn(env iso.Envelope, r iso.SignOnRequest, rep iso.Reply) (iso.Response, error) {
@@ -365,21 +365,3 @@ func (h *Host) signOn(env iso.Envelope, r iso.SignOnRequest, rep iso.Reply) (iso
 	return iso.SignOnResponse{Reply: rep, Batch: h.ledger.batch(env.Terminal), Keys: keys}, nil
 }
 
-func declineOf(r iso.Request, code iso.ResponseCode) iso.Response {
-	rep := iso.Reply{Code: code, HostTime: time.Now()}
-	switch r.Kind() {
-	case iso.KindSignOn:
-		return iso.SignOnResponse{Reply: rep}
-	case iso.KindReversal:
-		return iso.ReversalResponse{Reply: rep}
-	case iso.KindSettlement:
-		return iso.SettlementResponse{Reply: rep, Verdict: iso.VerdictError}
-	case iso.KindBatchUpload, iso.KindBatchUploadEnd:
-		return iso.BatchUploadResponse{Reply: rep, End: r.Kind() == iso.KindBatchUploadEnd}
-	case iso.KindSignOff, iso.KindEcho:
-		return iso.NetworkResponse{Reply: rep, Of: r.Kind()}
-	case iso.KindQROrderCreate, iso.KindQROrderQuery, iso.KindQROrderClose:
-		return iso.QROrderResponse{Reply: rep, Of: r.Kind()}
-	}
-	return iso.FinancialResponse{Reply: rep, Of: r.Kind()}
-}
