@@ -39,13 +39,13 @@ func testMAKFor(d iso.Dialect) []byte {
 type move int
 
 const (
-	answer  move = iota // reply as the script's code says
-	silence             // read it and never answer
-	late                // answer after the terminal's deadline
-	badMAC              // answer with a MAC under another key
-	hangUp              // close the connection without answering
-	cutReply            // send the first half of the reply's frame, then close
-	garbledReply        // answer with a whole frame whose body does not decode
+	answer       move = iota // reply as the script's code says
+	silence                  // read it and never answer
+	late                     // answer after the terminal's deadline
+	badMAC                   // answer with a MAC under another key
+	hangUp                   // close the connection without answering
+	cutReply                 // send the first half of the reply's frame, then close
+	garbledReply             // answer with a whole frame whose body does not decode
 )
 
 type scriptedHost struct {
