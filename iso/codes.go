@@ -17,6 +17,7 @@ const (
 	CodeOriginalNotFound  ResponseCode = "25"
 	CodeFormatError       ResponseCode = "30"
 	CodeInsufficientFunds ResponseCode = "51"
+	CodeExpiredCard       ResponseCode = "54"
 	CodeAmountMismatch    ResponseCode = "64"
 	CodeLateResponse      ResponseCode = "68"
 	CodeDuplicate         ResponseCode = "94"
