@@ -85,6 +85,8 @@
 //	financial replies    F63.1 = card organisation ("CUP", "VIS", "MCC"...): "CUP" cards settle in the
 //	                     domestic class, the others in the foreign class
 //	settlement           0500, F48 = 62 digits of totals (domestic, foreign), F60.3 201, F63 operator;
+//	                     totals are gross: a voided sale stays a debit, its void is a credit, refunds
+//	                     are credits (CaoEnXin/LiaoYang_POS Src/posfiles.c ComputeTransTotal);
 //	                     the reply's F48 result digits say balanced (1), not (2), error (3) per class
 //	batch upload         only the classes not balanced: sales and voids packed, 0320, F48 = count +
 //	                     up to 8 records (org, trace, PAN n20, amount), F60.3 201, no F49 (amounts in the

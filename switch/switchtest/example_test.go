@@ -176,9 +176,10 @@ func ExampleStart_timeout() {
 }
 
 // Settlement closes the batch: the terminal sends its totals, the host
-// compares them with its own. A voided sale counts as a debit and its
-// void as a credit (CaoEnXin/LiaoYang_POS Src/tranproc.c ComputeTransTotal
-// counts them so), so both sides total one debit and one credit here.
+// compares them with its own. CUP totals are gross: a voided sale still
+// counts as a debit and its void as a credit (CaoEnXin/LiaoYang_POS
+// Src/posfiles.c ComputeTransTotal), so two sales and one void total two
+// debits and one credit, net CNY 10.00.
 func ExampleStart_settle() {
 	s := newShop()
 	defer s.stop()
