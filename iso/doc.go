@@ -78,8 +78,9 @@
 //	refund               0220 200000, F60.1 25, F37 and F61 (batch + trace + MMDD), F63 the sale's
 //	                     card organisation ("000" when unknown)
 //	reversal             0400 copied from the request minus F26/F35/F36/F37/F52/F53, F39 reason
-//	                     (98 timeout, 06 bad reply / cannot complete / after a refusal, A0 bad
-//	                     MAC); ends on 00, 12, 25; 4 sends, then the record ends unconfirmed
+//	                     (98 timeout, lost connection or cancelled wait, 06 bad reply / cannot
+//	                     complete / after a refusal, A0 bad MAC); ends on 00, 12, 25; 4 sends, then
+//	                     the record ends unconfirmed
 //	refund repeat        the same 0220 resent (an advice, not reversed): 00 approves, 94 approves
 //	                     if it echoes the same terminal, STAN and amount, any other code declines
 //	financial replies    F63.1 = card organisation ("CUP", "VIS", "MCC"...): "CUP" cards settle in the
