@@ -51,7 +51,9 @@ func (e BatchEntry) validate() error {
 
 // ClassTotals are counts and amounts (minor units) of one card class.
 // Reversal counts are the ISO87 F75/F77/F87/F89 totals; CUP leaves them zero
-// and counts voids as credits instead.
+// and counts gross instead: a voided sale stays a debit and its void is a
+// credit (CaoEnXin/LiaoYang_POS Src/posfiles.c ComputeTransTotal), so a day
+// with two voids shows two credits, and Net is the same either way.
 type ClassTotals struct {
 	DebitCount, CreditCount                   int
 	DebitAmount, CreditAmount                 int64

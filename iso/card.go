@@ -1,9 +1,11 @@
 package iso
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // PAN is a primary account number. It prints masked (first 6, last 4) through
@@ -46,6 +48,52 @@ func (e Expiry) Validate() error {
 	s := string(e)
 	if len(s) != 4 || !isDigits(s) || s[2:] < "01" || s[2:] > "12" {
 		return invalid("Expiry", "must be YYMM")
+	}
+	return nil
+}
+
+// ErrCardExpired is matched by *ExpiredCardError.
+var ErrCardExpired = errors.New("iso: card expired")
+
+// ExpiredCardError refuses a card whose expiry month has ended. It matches
+// ErrCardExpired and ErrInvalidInput (nothing was sent or journaled); it
+// never prints the expiry date.
+type ExpiredCardError struct {
+	At time.Time // the time the card was checked at
+}
+
+func (e *ExpiredCardError) Error() string {
+	return "iso: card expired: its expiry month ended before " + e.At.Format(time.DateOnly)
+}
+func (e *ExpiredCardError) Is(target error) bool {
+	return target == ErrCardExpired || target == ErrInvalidInput
+}
+
+// Expired reports whether a card expiring in e (YYMM, 20YY) can no longer
+// be used at now: a card is good through the last day of its expiry month,
+// in now's location. An invalid expiry is not expired (Validate says what
+// is wrong with it).
+func (e Expiry) Expired(now time.Time) bool {
+	if e.Validate() != nil {
+		return false
+	}
+	s := string(e)
+	year := 2000 + int(s[0]-'0')*10 + int(s[1]-'0')
+	month := time.Month(int(s[2]-'0')*10 + int(s[3]-'0'))
+	firstAfter := time.Date(year, month+1, 1, 0, 0, 0, 0, now.Location())
+	return !now.Before(firstAfter)
+}
+
+// CheckExpiry returns an *ExpiredCardError when the card's expiry (keyed
+// or read from track 2) has passed at now, and nil when it has not or the
+// card carries none.
+func (c Card) CheckExpiry(now time.Time) error {
+	e := c.Expiry
+	if e == "" && c.Track2 != "" {
+		e = c.Track2.Expiry()
+	}
+	if e.Expired(now) {
+		return &ExpiredCardError{At: now}
 	}
 	return nil
 }

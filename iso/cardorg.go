@@ -22,7 +22,7 @@ const (
 
 // Foreign reports whether the card is of a foreign scheme, which CUP
 // totals, reconciles and uploads apart from UnionPay cards: everything but
-// "CUP" (CaoEnXin/LiaoYang_POS Src/tranproc.c ComputeTransTotal compares the
+// "CUP" (CaoEnXin/LiaoYang_POS Src/posfiles.c ComputeTransTotal compares the
 // card unit with "CUP" and files the rest as foreign). An unknown
 // organisation (a reply without F63, or a dialect that has none) counts as
 // domestic: there is nothing to split it by.

@@ -17,6 +17,7 @@ const (
 	CodeOriginalNotFound  ResponseCode = "25"
 	CodeFormatError       ResponseCode = "30"
 	CodeInsufficientFunds ResponseCode = "51"
+	CodeExpiredCard       ResponseCode = "54"
 	CodeAmountMismatch    ResponseCode = "64"
 	CodeLateResponse      ResponseCode = "68"
 	CodeDuplicate         ResponseCode = "94"
@@ -131,7 +132,27 @@ const (
 	// rewrite F39 to 06 before the next try (CaoEnXin/LiaoYang_POS
 	// Src/trancomm.c ReverseTranProc).
 	ReasonRefused
+	// ReasonConnectionLost: the connection failed while the request was
+	// out, a reply cut off in the middle of its frame included. On the
+	// wire it is a reply that never came: F39 says what ReasonTimeout
+	// says (Wire).
+	ReasonConnectionLost
+	// ReasonCancelled: the caller gave up waiting (its context was
+	// cancelled) after the request went out. F39 says what ReasonTimeout
+	// says (Wire).
+	ReasonCancelled
 )
+
+// Wire is the reason a reversal's F39 spells r as. A lost connection and
+// a cancelled wait are, to the host, a reply that never came: both are
+// sent as ReasonTimeout (CUP 98, ISO87 68); every other reason is itself.
+// The journal keeps r, so its record and exports say what happened.
+func (r ReversalReason) Wire() ReversalReason {
+	if r == ReasonConnectionLost || r == ReasonCancelled {
+		return ReasonTimeout
+	}
+	return r
+}
 
 func (r ReversalReason) String() string {
 	switch r {
@@ -149,6 +170,10 @@ func (r ReversalReason) String() string {
 		return "customer cancellation"
 	case ReasonRefused:
 		return "refused before"
+	case ReasonConnectionLost:
+		return "connection lost"
+	case ReasonCancelled:
+		return "cancelled"
 	}
 	return "unknown"
 }

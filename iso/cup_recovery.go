@@ -52,7 +52,7 @@ func (d *cupDialect) Reversal(orig *Message, reason ReversalReason, attempt int)
 	if cupRecovery(kind) != RecoveryReverse {
 		return nil, fmt.Errorf("%w: a CUP %s is not reversed", ErrUnsupported, kind)
 	}
-	code, ok := cupReasonCodes[reason]
+	code, ok := cupReasonCodes[reason.Wire()]
 	if !ok {
 		return nil, invalid("Reason", "unknown reversal reason")
 	}

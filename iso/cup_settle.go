@@ -5,11 +5,15 @@ import (
 	"strings"
 )
 
-// Totals adds a batch the CUP way (CaoEnXin/LiaoYang_POS Src/tranproc.c
-// ComputeTransTotal, ChkIfDebitTxn, ChkIfCreditTxn): gross. A sale counts as
-// a debit even when a later void cancelled it, and the void counts as a
-// credit; refunds are credits. Cards whose organisation is "CUP" are totalled
-// in the domestic block, the others in the foreign block.
+// Totals adds a batch the CUP way: gross. CaoEnXin/LiaoYang_POS
+// Src/posfiles.c ComputeTransTotal counts every sale record as a debit
+// without looking at its voided flag (it checks that flag only for its
+// separate sale statistics), and Src/ChkOption.c ChkIfCreditTxn makes a
+// sale's void and a refund credits. So a voided sale shows on both sides:
+// two voids of the day read "2 credits", and the voided sales are among the
+// debits; the net (ClassTotals.Net) is what the merchant is paid. Cards
+// whose organisation is "CUP" are totalled in the domestic block, the
+// others in the foreign block.
 func (d *cupDialect) Totals(entries []BatchEntry) Totals {
 	var t Totals
 	for _, e := range entries {

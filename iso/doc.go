@@ -78,13 +78,16 @@
 //	refund               0220 200000, F60.1 25, F37 and F61 (batch + trace + MMDD), F63 the sale's
 //	                     card organisation ("000" when unknown)
 //	reversal             0400 copied from the request minus F26/F35/F36/F37/F52/F53, F39 reason
-//	                     (98 timeout, 06 bad reply / cannot complete / after a refusal, A0 bad
-//	                     MAC); ends on 00, 12, 25; 4 sends, then the record ends unconfirmed
+//	                     (98 timeout, lost connection or cancelled wait, 06 bad reply / cannot
+//	                     complete / after a refusal, A0 bad MAC); ends on 00, 12, 25; 4 sends, then
+//	                     the record ends unconfirmed
 //	refund repeat        the same 0220 resent (an advice, not reversed): 00 approves, 94 approves
 //	                     if it echoes the same terminal, STAN and amount, any other code declines
 //	financial replies    F63.1 = card organisation ("CUP", "VIS", "MCC"...): "CUP" cards settle in the
 //	                     domestic class, the others in the foreign class
 //	settlement           0500, F48 = 62 digits of totals (domestic, foreign), F60.3 201, F63 operator;
+//	                     totals are gross: a voided sale stays a debit, its void is a credit, refunds
+//	                     are credits (CaoEnXin/LiaoYang_POS Src/posfiles.c ComputeTransTotal);
 //	                     the reply's F48 result digits say balanced (1), not (2), error (3) per class
 //	batch upload         only the classes not balanced: sales and voids packed, 0320, F48 = count +
 //	                     up to 8 records (org, trace, PAN n20, amount), F60.3 201, no F49 (amounts in the

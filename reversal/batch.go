@@ -54,6 +54,10 @@ func (st BatchState) Verdict() iso.SettlementResponse {
 // ErrBatchNotEmpty: the open batch already has transactions.
 var ErrBatchNotEmpty = errors.New("reversal: the open batch has transactions")
 
+// ErrBatchUsed: the batch number was used before in this journal (it has
+// transactions, or was settled); reopening it would mix two batches.
+var ErrBatchUsed = errors.New("reversal: the batch number was used before")
+
 // OpenBatch returns the number of the batch new transactions go into.
 func (j *Journal) OpenBatch() (iso.BatchNumber, error) {
 	var b iso.BatchNumber
@@ -65,8 +69,11 @@ func (j *Journal) OpenBatch() (iso.BatchNumber, error) {
 }
 
 // AdoptBatch takes the host's batch number (CUP sign-on reply F60.2). It is
-// refused while the open batch has transactions: they belong to the batch
-// they were sent in.
+// refused while the open batch has transactions (ErrBatchNotEmpty): they
+// belong to the batch they were sent in; and for a number this journal used
+// before (ErrBatchUsed), as a host that lost its state (a restarted
+// simulator) announces: its transactions and settlement are journaled
+// under that number already.
 func (j *Journal) AdoptBatch(b iso.BatchNumber) error {
 	if err := b.Validate(); err != nil {
 		return err
@@ -76,6 +83,9 @@ func (j *Journal) AdoptBatch(b iso.BatchNumber) error {
 		cur := iso.BatchNumber(getU32(meta, keyBatch))
 		if cur == b {
 			return nil
+		}
+		if tx.Bucket(bucketBatches).Get(u32(uint32(b))) != nil || hasPrefix(tx.Bucket(bucketSTAN).Cursor(), u32(uint32(b))) {
+			return fmt.Errorf("%w: batch %s", ErrBatchUsed, b)
 		}
 		if c := tx.Bucket(bucketSTAN).Cursor(); hasPrefix(c, u32(uint32(cur))) {
 			return fmt.Errorf("%w: batch %s", ErrBatchNotEmpty, cur)

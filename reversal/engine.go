@@ -282,7 +282,9 @@ func (e *Engine) message(r Record) (*iso.Message, error) {
 	if r.Recovery == iso.RecoveryRepeat {
 		return e.d.Repeat(m, r.Attempts)
 	}
-	reason := r.Reason
+	// The dialect spells the reason on the wire (a lost connection as a
+	// timeout); the record keeps what happened.
+	reason := r.Reason.Wire()
 	if r.Refusals > 0 {
 		reason = iso.ReasonRefused
 	}

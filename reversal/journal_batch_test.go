@@ -98,6 +98,9 @@ func TestBatchLifecycle(t *testing.T) {
 	if err := j.AdoptBatch(13); !errors.Is(err, reversal.ErrBatchNotEmpty) {
 		t.Errorf("adopting into a non-empty batch: %v", err)
 	}
+	if err := j.AdoptBatch(12); err != nil {
+		t.Errorf("adopting the open batch's own number: %v", err)
+	}
 	if err := j.CloseBatch(12, 0); !errors.Is(err, reversal.ErrIllegalTransition) {
 		t.Errorf("closing a batch never settled: %v", err)
 	}
@@ -128,6 +131,14 @@ func TestBatchLifecycle(t *testing.T) {
 	}
 	if b, _ := j.OpenBatch(); b != 13 {
 		t.Errorf("after close, batch %s, want 000013", b)
+	}
+	// A host that lost its state announces the settled batch again: the
+	// empty open batch does not go back to it.
+	if err := j.AdoptBatch(12); !errors.Is(err, reversal.ErrBatchUsed) {
+		t.Errorf("adopting a settled batch's number: %v", err)
+	}
+	if b, _ := j.OpenBatch(); b != 13 {
+		t.Errorf("after refusing the settled number, batch %s", b)
 	}
 	if got, _ := j.Get(s.ID); !got.Settled || !got.Uploaded {
 		t.Errorf("closed batch's sale: settled %v uploaded %v", got.Settled, got.Uploaded)

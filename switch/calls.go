@@ -10,8 +10,14 @@ import (
 	"github.com/posswitch/posswitch/reversal"
 )
 
-// Sale charges a card. op is the cashier, recorded on the journal.
+// Sale charges a card. op is the cashier, recorded on the journal. A keyed
+// card (iso.EntryManual) whose expiry month has ended by the terminal's
+// clock is refused with an *iso.ExpiredCardError before anything is
+// journaled or sent; a read card's expiry is the host's to judge.
 func (t *Terminal) Sale(ctx context.Context, op iso.OperatorCode, amount iso.Amount, card iso.Card) (Result, error) {
+	if err := t.keyedNotExpired(card); err != nil {
+		return Result{}, err
+	}
 	return t.transact(ctx, reversal.Intent{Kind: iso.KindSale, Operator: op, Amount: amount, PAN: card.Account()},
 		iso.SaleRequest{Amount: amount, Card: card})
 }
@@ -23,8 +29,12 @@ func (t *Terminal) PaymentCodeSale(ctx context.Context, op iso.OperatorCode, amo
 		iso.PaymentCodeSaleRequest{Amount: amount, Code: code})
 }
 
-// BalanceInquiry asks for a card's available balance (Result.Balance).
+// BalanceInquiry asks for a card's available balance (Result.Balance). A
+// keyed card past its expiry is refused as Sale refuses it.
 func (t *Terminal) BalanceInquiry(ctx context.Context, op iso.OperatorCode, card iso.Card, currency iso.Currency) (Result, error) {
+	if err := t.keyedNotExpired(card); err != nil {
+		return Result{}, err
+	}
 	return t.transact(ctx, reversal.Intent{Kind: iso.KindBalanceInquiry, Operator: op, Amount: iso.Amount{Currency: currency}, PAN: card.Account()},
 		iso.BalanceInquiryRequest{Card: card, Currency: currency})
 }
@@ -194,4 +204,15 @@ func mustGet(t *Terminal, r reversal.Record) Result {
 		return resultOf(now)
 	}
 	return resultOf(r)
+}
+
+// keyedNotExpired refuses a keyed card whose expiry has passed by the
+// terminal's clock (WithTerminalClock, adjusted to the host's time at
+// sign-on). A keyed card is checked by nothing else before the host: a
+// read card's chip or track the host checks itself.
+func (t *Terminal) keyedNotExpired(card iso.Card) error {
+	if card.Entry.Method != iso.EntryManual {
+		return nil
+	}
+	return card.CheckExpiry(t.now())
 }

@@ -17,7 +17,19 @@
 // records approved or declined, or — no reply, a bad reply, a bad MAC, a
 // lost connection — recovery-pending, and the engine sends the reversal at
 // once. The error says which: *DeclinedError, *OutcomeUnknownError,
-// *NotAllowedError, *AuthError, iso.ErrInvalidInput, ErrUnreachable.
+// *NotAllowedError, *AuthError, iso.ErrInvalidInput (an expired keyed card
+// is *iso.ExpiredCardError), ErrUnreachable.
+//
+// An unknown outcome names the transaction: the call's Result carries its
+// record id, trace and batch, and so does the *OutcomeUnknownError, whose
+// message is one sentence ("outcome of trace 000012 unknown: no reply in
+// 30s; reversal queued"). Its Reason, the journal record's reason and the
+// exports' reason column say what happened: a timeout (ErrTimeout), the
+// caller's cancellation (ErrCancelled, also context.Canceled), a lost
+// connection or a reply cut mid-frame (ErrConnectionLost), an unreadable
+// reply (ErrUnreadableReply) or one that failed its checks
+// (iso.ErrBadReply), a bad MAC (iso.ErrMACMismatch). Settlement, which is
+// never reversed, returns the same sentinels.
 //
 // Void refuses what cannot be voided and says what to do instead; where
 // the host voids only a sale of the same day and batch (CUP) it refuses

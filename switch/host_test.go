@@ -39,11 +39,13 @@ func testMAKFor(d iso.Dialect) []byte {
 type move int
 
 const (
-	answer  move = iota // reply as the script's code says
-	silence             // read it and never answer
-	late                // answer after the terminal's deadline
-	badMAC              // answer with a MAC under another key
-	hangUp              // close the connection without answering
+	answer       move = iota // reply as the script's code says
+	silence                  // read it and never answer
+	late                     // answer after the terminal's deadline
+	badMAC                   // answer with a MAC under another key
+	hangUp                   // close the connection without answering
+	cutReply                 // send the first half of the reply's frame, then close
+	garbledReply             // answer with a whole frame whose body does not decode
 )
 
 type scriptedHost struct {
@@ -184,6 +186,14 @@ func (h *scriptedHost) serve(c net.Conn, wg *sync.WaitGroup) {
 			return
 		case badMAC:
 			body, _ := h.d.Encode(reply, wrong)
+			write(fr, body)
+		case cutReply:
+			body, _ := h.d.Encode(reply, mac)
+			whole, _ := h.d.Framing().AppendFrame(nil, h.d.ReplyFrame(fr, body))
+			c.Write(whole[:len(whole)/2])
+			return
+		case garbledReply:
+			body := bytes.Repeat([]byte{0xFF}, 40) // no MTI, no bitmap
 			write(fr, body)
 		case late:
 			body, _ := h.d.Encode(reply, mac)

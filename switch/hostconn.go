@@ -51,6 +51,10 @@ type hostConn struct {
 	mu      sync.Mutex
 	pending map[string]chan result
 	failed  error // set once the connection is gone
+	// unreadable counts frames that arrived but did not decode: a request
+	// still waiting when its deadline passes, with one come meanwhile,
+	// ends as an unreadable reply rather than as a timeout.
+	unreadable uint64
 }
 
 type result struct {
@@ -63,12 +67,21 @@ var (
 	// ErrTimeout: no reply by the deadline. The request may have reached
 	// the host; its outcome is unknown.
 	ErrTimeout = errors.New("isoswitch: no reply before the deadline")
-	// ErrConnectionLost: the connection failed while a request was out;
-	// its outcome is unknown.
+	// ErrCancelled: the caller's context was cancelled (Ctrl-C, a caller
+	// giving up) while a request was out; its outcome is unknown. The
+	// error also matches context.Canceled.
+	ErrCancelled = errors.New("isoswitch: cancelled while waiting for the reply")
+	// ErrConnectionLost: the connection failed while a request was out,
+	// a reply cut off in the middle of its frame included; its outcome is
+	// unknown.
 	ErrConnectionLost = errors.New("isoswitch: connection lost with a request outstanding")
+	// ErrUnreadableReply: a frame came back that does not decode as a
+	// message; the outcome of the request waiting for it is unknown. The
+	// decoder's error is wrapped (iso.ErrMalformed...).
+	ErrUnreadableReply = errors.New("isoswitch: unreadable reply")
 	// ErrUnreachable: the host could not be reached; nothing was sent.
 	ErrUnreachable = errors.New("isoswitch: host unreachable; nothing was sent")
-	errClosed      = errors.New("isoswitch: connection closed by the terminal")
+	errClosed      = fmt.Errorf("%w: closed by the terminal", ErrConnectionLost)
 )
 
 // matchID pairs a reply with its request: MTI class (0200 with 0210,
@@ -143,14 +156,19 @@ func dialHost(ctx context.Context, d iso.Dialect, o dialOptions) (*hostConn, err
 // blocked on an internal channel whenever a message arrives as the
 // connection closes (measured: 5 goroutines stuck in 200 connections). A
 // message that does not decode is skipped (moov keeps reading after an
-// UnpackError); a broken frame breaks the connection.
+// UnpackError) and ends the request waiting for it (see unreadableFrame);
+// a broken frame breaks the connection, ending every waiting request with
+// ErrConnectionLost and the framing error (a reply cut mid-frame says
+// iso.FrameTruncated).
 func (h *hostConn) ReadMessage(r io.Reader) (*iso8583.Message, error) {
 	fr, err := h.d.Framing().ReadFrame(r)
 	if err != nil {
+		h.fail(fmt.Errorf("%w: %w", ErrConnectionLost, err))
 		return nil, err
 	}
 	m, err := h.d.Decode(fr.Body)
 	if err != nil {
+		h.unreadableFrame(err)
 		return nil, &iso8583errors.UnpackError{Err: err}
 	}
 	if r := h.d.Requirement(fr); r != iso.RequireNone && h.requirement != nil {
@@ -176,6 +194,28 @@ func (h *hostConn) deliver(m *iso.Message) {
 	}
 	if h.late != nil {
 		go h.late(m)
+	}
+}
+
+// unreadableFrame notes a frame that did not decode. Its STAN cannot be
+// read, so when exactly one request is waiting, the frame is taken as its
+// reply and the request ends now with ErrUnreadableReply (its outcome is
+// unknown either way; waiting out the deadline would only delay the
+// reversal). With several waiting, each ends so at its deadline unless its
+// own reply comes first.
+func (h *hostConn) unreadableFrame(cause error) {
+	h.mu.Lock()
+	h.unreadable++
+	var ch chan result
+	if len(h.pending) == 1 {
+		for id, c := range h.pending {
+			ch = c
+			delete(h.pending, id)
+		}
+	}
+	h.mu.Unlock()
+	if ch != nil {
+		ch <- result{err: fmt.Errorf("%w: %w", ErrUnreadableReply, cause)}
 	}
 }
 
@@ -213,6 +253,7 @@ func (h *hostConn) send(ctx context.Context, req *iso.Message, body []byte) (*is
 		return nil, fmt.Errorf("isoswitch: a request %s is already waiting for its reply", id)
 	}
 	h.pending[id] = ch
+	unreadable := h.unreadable
 	h.mu.Unlock()
 
 	if _, err := h.c.Write(frame); err != nil {
@@ -224,7 +265,16 @@ func (h *hostConn) send(ctx context.Context, req *iso.Message, body []byte) (*is
 		return r.reply, r.err
 	case <-ctx.Done():
 		h.forget(id, ch)
-		return nil, fmt.Errorf("%w: %v", ErrTimeout, ctx.Err())
+		h.mu.Lock()
+		garbled := h.unreadable != unreadable
+		h.mu.Unlock()
+		switch {
+		case errors.Is(ctx.Err(), context.Canceled):
+			return nil, fmt.Errorf("%w: %w", ErrCancelled, ctx.Err())
+		case garbled:
+			return nil, fmt.Errorf("%w: a frame that did not decode came while waiting", ErrUnreadableReply)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
 	}
 }
 

@@ -2,11 +2,55 @@ package isoswitch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/reversal"
 )
+
+// BatchMismatch is a host that announced another batch number at sign-on
+// than the terminal's open batch, which already holds transactions, so the
+// terminal kept its own (a simulator restarted, a host that lost its state,
+// a terminal moved to another host). Settling the open batch resolves it:
+// the next sign-on then finds it empty and takes the host's number.
+//
+// When HostBatchUsed is set the host announced a number this terminal has
+// used already (settled, or holding transactions): a host that lost its
+// state. The terminal stays on its own batch, which its requests carry; a
+// host that takes the next number after a settlement, as CUP hosts do,
+// agrees again after the next one.
+type BatchMismatch struct {
+	Terminal iso.BatchNumber // the open batch
+	Host     iso.BatchNumber // the batch the host announced
+	// HostBatchUsed: the host's number is one this terminal used before.
+	HostBatchUsed bool
+}
+
+// String says it in words, with what to do.
+func (m BatchMismatch) String() string {
+	if m.HostBatchUsed {
+		return fmt.Sprintf("the host is on batch %s, which this terminal has already used, so it stays on batch %s; "+
+			"the host has lost its batch history (a restarted simulator?): transactions go on in %s, "+
+			"and the numbers agree again after the next settlement", m.Host, m.Terminal, m.Terminal)
+	}
+	return fmt.Sprintf("the host is on batch %s but this terminal's open batch %s already holds transactions, so it keeps %s; "+
+		"settle it, and the next sign-on takes the host's number", m.Host, m.Terminal, m.Terminal)
+}
+
+// BatchMismatch reports whether the last sign-on found the host on another
+// batch than the terminal's open batch with transactions in it (the
+// terminal kept its own). It is for the application to tell the operator;
+// the terminal logs it at Info level once.
+func (t *Terminal) BatchMismatch() (BatchMismatch, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.batchMismatch == nil {
+		return BatchMismatch{}, false
+	}
+	return *t.batchMismatch, true
+}
 
 // SignOn asks the host for working keys, unwraps them under the master key
 // and adopts what the host says of the batch and the clock. The keys are
@@ -31,14 +75,25 @@ func (t *Terminal) SignOn(ctx context.Context, op iso.OperatorCode) error {
 		t.mu.Unlock()
 		return fmt.Errorf("isoswitch: sign-on MAC key: %w", err)
 	}
+	var mismatch *BatchMismatch
 	if r.Batch != 0 {
 		// The host's batch is adopted while the open one is empty; a
 		// batch with transactions stays theirs until it is settled.
-		if err := t.cfg.Journal.AdoptBatch(r.Batch); err != nil {
+		err := t.cfg.Journal.AdoptBatch(r.Batch)
+		switch {
+		case errors.Is(err, reversal.ErrBatchNotEmpty), errors.Is(err, reversal.ErrBatchUsed):
+			if open, oerr := t.cfg.Journal.OpenBatch(); oerr == nil {
+				mismatch = &BatchMismatch{Terminal: open, Host: r.Batch, HostBatchUsed: errors.Is(err, reversal.ErrBatchUsed)}
+			}
+		case err != nil:
 			t.log.Warn("keeping the terminal's batch", "host_batch", r.Batch.String(), "err", err)
 		}
 	}
 	t.mu.Lock()
+	if mismatch != nil && (t.batchMismatch == nil || *t.batchMismatch != *mismatch) {
+		t.log.Info(mismatch.String()) // once per terminal and pair of numbers; BatchMismatch tells the application
+	}
+	t.batchMismatch = mismatch
 	t.keys, t.mac, t.operator, t.resignOn = keys, mac, op, false
 	if !r.HostTime.IsZero() {
 		t.clockSkew = time.Until(r.HostTime)

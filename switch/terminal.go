@@ -98,7 +98,10 @@ type Terminal struct {
 	operator  iso.OperatorCode // who signed on
 	clockSkew time.Duration    // host time minus local time, from the last sign-on
 	resignOn  bool             // the host asked for a new sign-on
-	closed    bool
+	// batchMismatch is what the last sign-on found of the host's batch
+	// number, when it differs from an open batch with transactions.
+	batchMismatch *BatchMismatch
+	closed        bool
 	// unreported are records a background drain left unconfirmed; the
 	// next call that drains reports them.
 	unreported []reversal.Record

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/posswitch/posswitch/iso"
 	"github.com/posswitch/posswitch/reversal"
@@ -45,6 +46,10 @@ func (t *Terminal) transact(ctx context.Context, in reversal.Intent, req iso.Req
 		t.notSent(rec.ID, "an earlier recovery is still pending or ended unconfirmed")
 		return Result{}, err
 	}
+	deadline := t.timeout // the reply deadline in effect, for the error's sentence
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < deadline {
+		deadline = time.Until(dl)
+	}
 	reply, err := t.exchangeKeep(ctx, msg)
 	switch {
 	case err == nil:
@@ -52,11 +57,11 @@ func (t *Terminal) transact(ctx context.Context, in reversal.Intent, req iso.Req
 		t.notSent(rec.ID, err.Error())
 		return Result{}, err
 	default:
-		return Result{}, t.unknown(rec, reasonOf(err), err, receivedAuth(reply))
+		return t.unknown(rec, reasonOf(err), err, receivedAuth(reply), deadline)
 	}
 	resp, err := d.ParseResponse(msg, reply)
 	if err != nil {
-		return Result{}, t.unknown(rec, iso.ReasonBadReply, err, receivedAuth(reply))
+		return t.unknown(rec, iso.ReasonBadReply, err, receivedAuth(reply), deadline)
 	}
 	return t.settleOutcome(rec, resp)
 }
@@ -100,15 +105,19 @@ func (t *Terminal) settleOutcome(rec reversal.Record, resp iso.Response) (Result
 // echoed fields wrong, unreadable), or "": the reversal carries it, as
 // CaoEnXin/LiaoYang_POS Src/trancomm.c MakeReversalPack puts the received
 // authorization code in the 0400.
-func (t *Terminal) unknown(rec reversal.Record, reason iso.ReversalReason, cause error, auth iso.AuthCode) error {
+//
+// The result names the transaction (record, trace, batch, amount, masked
+// PAN) and nothing the host said: the receipt of an unknown outcome.
+func (t *Terminal) unknown(rec reversal.Record, reason iso.ReversalReason, cause error, auth iso.AuthCode, deadline time.Duration) (Result, error) {
 	if rec.Recovery == iso.RecoveryNone {
 		if _, err := t.cfg.Journal.MarkNoReply(rec.ID); err != nil {
-			return err
+			return Result{}, err
 		}
-		return cause
+		return resultOf(rec), cause
 	}
-	if _, err := t.cfg.Journal.MarkUntrustedReply(rec.ID, reason, auth); err != nil {
-		return err
+	marked, err := t.cfg.Journal.MarkUntrustedReply(rec.ID, reason, auth)
+	if err != nil {
+		return Result{}, err
 	}
 	t.log.Warn("outcome unknown; recovery queued", "record", rec.ID, "stan", rec.STAN.String(), "reason", reason.String())
 	t.mu.Lock()
@@ -131,7 +140,9 @@ func (t *Terminal) unknown(rec reversal.Record, reason iso.ReversalReason, cause
 			}
 		}()
 	}
-	return &OutcomeUnknownError{RecordID: rec.ID, Reason: reason, Recovery: rec.Recovery, Err: cause}
+	res := resultOf(marked)
+	return res, &OutcomeUnknownError{RecordID: rec.ID, STAN: rec.STAN, Batch: rec.Batch, Kind: rec.Kind,
+		Reason: reason, Recovery: rec.Recovery, Deadline: deadline, Result: res, Err: cause}
 }
 
 func (t *Terminal) notSent(id uint64, why string) {
@@ -158,8 +169,12 @@ func reasonOf(err error) iso.ReversalReason {
 	switch {
 	case errors.Is(err, iso.ErrMACMismatch):
 		return iso.ReasonBadMAC
-	case errors.Is(err, iso.ErrBadReply):
+	case errors.Is(err, iso.ErrBadReply), errors.Is(err, ErrUnreadableReply):
 		return iso.ReasonBadReply
+	case errors.Is(err, ErrConnectionLost):
+		return iso.ReasonConnectionLost
+	case errors.Is(err, ErrCancelled):
+		return iso.ReasonCancelled
 	}
 	return iso.ReasonTimeout
 }

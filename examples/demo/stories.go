@@ -185,8 +185,30 @@ func settlementDisagrees(ctx context.Context, d *day) error {
 		return fmt.Errorf("settlement %+v", res)
 	}
 	say("host said %s; the batch was uploaded and closed: batch %s → %s", res.Verdict, res.Batch, res.NextBatch)
-	say("totals: %d debits %s, %d credits %s", res.Totals.Domestic.DebitCount, cny(res.Totals.Domestic.DebitAmount),
-		res.Totals.Domestic.CreditCount, cny(res.Totals.Domestic.CreditAmount))
+	// CUP totals are gross (CaoEnXin/LiaoYang_POS Src/posfiles.c
+	// ComputeTransTotal with Src/ChkOption.c ChkIfDebitTxn and
+	// ChkIfCreditTxn): every sale is a debit, a voided one included, and
+	// every void is a credit, so a voided sale shows on both sides and
+	// nets to nothing.
+	t := res.Totals.Domestic
+	voids, voided := 0, 0
+	recs, err := d.journal.Find(func(r reversal.Record) bool { return r.Batch == res.Batch && r.State == reversal.StateApproved })
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		switch {
+		case r.Kind == iso.KindVoid:
+			voids++
+		case r.VoidedBy != 0:
+			voided++
+		}
+	}
+	if t.CreditCount != voids {
+		return fmt.Errorf("%d credits for %d voids", t.CreditCount, voids)
+	}
+	say("totals, counted gross as CUP terminals count them: %d debits %s (every sale, the %d voided ones included),", t.DebitCount, cny(t.DebitAmount), voided)
+	say("%d credits %s (the %d voids); net %s", t.CreditCount, cny(t.CreditAmount), voids, cny(t.Net()))
 	return nil
 }
 

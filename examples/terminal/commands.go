@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -287,6 +288,7 @@ func online(ctx context.Context, cfg config, action isoswitch.Action, do step, s
 		}
 		fmt.Fprintf(stderr, "warning: %v\n", err)
 	}
+	noteBatchMismatch(cfg, term, stderr)
 	s := &session{cfg: cfg, term: term, j: j, who: who, out: stdout}
 	err = do(ctx, s)
 	var unknown *isoswitch.OutcomeUnknownError
@@ -305,7 +307,7 @@ func (s *session) awaitRecovery(ctx context.Context, u *isoswitch.OutcomeUnknown
 	if u.Recovery == iso.RecoveryRepeat {
 		what = "repeat"
 	}
-	fmt.Fprintf(s.out, "no reliable reply (%s): record %d's outcome is unknown; sending its %s now\n", u.Reason, u.RecordID, what)
+	fmt.Fprintf(s.out, "trace %s (record %d): outcome unknown (%s); sending its %s now\n", u.STAN, u.RecordID, u.Reason, what)
 	derr := s.term.Drain(ctx)
 	rec, err := s.j.Get(u.RecordID)
 	switch {
@@ -345,4 +347,29 @@ func (g *gate) close() {
 	g.mu.Lock()
 	g.closed = true
 	g.mu.Unlock()
+}
+
+// noteBatchMismatch says, once, that the host announced another batch than
+// the terminal's open one (a simulator restarted, say) and what to do.
+// Each command is a new process and signs on again, so "once" is kept in a
+// file beside the journal: the note comes back only when the numbers change,
+// and the file goes when the mismatch does.
+func noteBatchMismatch(cfg config, term *isoswitch.Terminal, stderr io.Writer) {
+	path := cfg.journal + ".batch-note"
+	m, ok := term.BatchMismatch()
+	if !ok {
+		os.Remove(path)
+		return
+	}
+	note := m.String()
+	if !m.HostBatchUsed {
+		note += " (`terminal settle` as a supervisor)"
+	}
+	if said, err := os.ReadFile(path); err == nil && string(said) == note {
+		return
+	}
+	fmt.Fprintf(stderr, "note: %s\n", note)
+	if err := os.WriteFile(path, []byte(note), 0o600); err != nil {
+		fmt.Fprintf(stderr, "note: cannot remember having said so: %v\n", err)
+	}
 }

@@ -5,6 +5,7 @@
 // non-zero if it did not succeed. It talks to any host that speaks the
 // dialect — examples/acquirer, or a real acquirer's test host.
 //
+//	terminal -dev init                                NOT FOR PRODUCTION: provision a development terminal
 //	terminal [flags] sign-on
 //	terminal [flags] sale AMOUNT PAN [EXPIRY]        amount as typed: 25.99 (in -currency)
 //	terminal [flags] payment-code AMOUNT CODE
@@ -16,11 +17,23 @@
 //	terminal [flags] journal list | journal export csv|jsonl
 //	terminal [flags] operators add CODE ROLE PASSWORD
 //
-// For example, against `go run ./examples/acquirer`:
+// To try it against `go run ./examples/acquirer` in one step, development
+// mode (NOT FOR PRODUCTION) provisions a supervisor 00 (password
+// s3cret-sup) and a cashier 01 (password 4711), the simulator's test master
+// key and a fresh data key, in operators.json and posswitch-dev.json; every
+// command given -dev then uses them, and logs in a development operator
+// without a password:
+//
+//	go run ./examples/terminal -dev init
+//	go run ./examples/terminal -dev sign-on
+//	go run ./examples/terminal -dev sale 25.99 4111111111111111 2812
+//	go run ./examples/terminal -dev -operator 00 void 000002
+//
+// Provisioned by hand instead:
 //
 //	go run ./examples/terminal -operators ops.json operators add 00 supervisor s3cret-sup
 //	export POSSWITCH_PASSWORD=s3cret-sup
-//	go run ./examples/terminal -tmk 11221122112211221122112211221122 -operators ops.json -operator 00 sale 25.99 4111111111111111
+//	go run ./examples/terminal -tmk 11221122112211221122112211221122 -data-key $(openssl rand -hex 32) -operators ops.json -operator 00 sale 25.99 4111111111111111
 //
 // Every command but journal and the first `operators add` logs an
 // operator in: -operator, with -password or (better: it stays out of the
@@ -84,6 +97,8 @@ type config struct {
 	currency  iso.Currency
 	timeout   time.Duration
 	trace     bool
+	dev       bool   // development settings from devFile (NOT FOR PRODUCTION)
+	devFile   string // written by `-dev init`
 }
 
 // credentials is who is at the terminal. The password comes from the flag
@@ -116,8 +131,10 @@ func parseFlags(args []string, stderr io.Writer) (config, []string, error) {
 	currency := fs.String("currency", "CNY", "ISO 4217 currency of amounts")
 	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "reply deadline of each request")
 	fs.BoolVar(&cfg.trace, "trace", false, "log every message sent and received (masked) to stderr")
+	fs.BoolVar(&cfg.dev, "dev", false, "NOT FOR PRODUCTION: use the development settings `-dev init` wrote (test master key, data key, known passwords)")
+	fs.StringVar(&cfg.devFile, "dev-file", "posswitch-dev.json", "development settings `file` (-dev)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: terminal [flags] COMMAND [args]\n\ncommands:")
+		fmt.Fprintln(fs.Output(), "usage: terminal [flags] COMMAND [args]\n\ncommands:\n  -dev init   (NOT FOR PRODUCTION: a development terminal for examples/acquirer)")
 		for _, c := range commandOrder {
 			fmt.Fprintln(fs.Output(), "  "+commands[c].usage)
 		}
@@ -177,7 +194,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	switch name, args := rest[0], rest[1:]; name {
+	name, args := rest[0], rest[1:]
+	if name == "init" {
+		if len(args) == 1 && args[0] == "-dev" { // `init -dev` reads as well as `-dev init`
+			cfg.dev, args = true, nil
+		}
+		if !cfg.dev || len(args) != 0 {
+			return usagef("init provisions a development terminal only: -dev init (NOT FOR PRODUCTION); provision a real one with `operators add`, -tmk and -data-key")
+		}
+		return devInit(cfg, stdout)
+	}
+	if cfg.dev {
+		if err := applyDev(&cfg, stderr); err != nil {
+			return err
+		}
+	}
+	switch name {
 	case "operators":
 		if len(args) == 0 || args[0] != "add" {
 			return usagef("operators add CODE ROLE PASSWORD")

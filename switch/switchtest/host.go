@@ -11,7 +11,8 @@
 // laid out as the dialect's sign-on reply publishes them: for CUP a
 // single-length MAK in every scheme and a track-data key under 004) and
 // verifies and signs MACs with them, and deciphers TDK-enciphered tracks;
-// it approves or declines by rules; issues RRNs
+// it approves or declines by rules, and declines a card whose expiry
+// (F14, or track 2's) has passed with 54; issues RRNs
 // and auth codes; answers a repeated request with 94; reverses
 // idempotently (a repeated reversal gets 00, a reversal of an unknown
 // original 25); voids an original once; refunds up to the original; serves
@@ -85,6 +86,7 @@ func WithTMK(key []byte) Option { return func(h *Host) { h.TMK = key } }
 // WithRule decides approvals: it returns the response code for a financial
 // request, or "" to approve. The default declines amounts whose minor units
 // end in 51 with 51 (insufficient funds) and in 05 with 05 (do not honour).
+// A sale with an expired card is declined 54 whatever the rule says.
 func WithRule(rule func(iso.Request) iso.ResponseCode) Option { return func(h *Host) { h.rule = rule } }
 
 // WithCardOrgs decides the card organisation the host names in F63 of an

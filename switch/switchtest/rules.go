@@ -25,6 +25,9 @@ func (h *Host) sale(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode
 		return iso.FinancialResponse{Reply: iso.Reply{Code: iso.CodeDuplicate}, Of: r.Kind()}, nil
 	}
 	code := h.rule(r)
+	if sr, ok := r.(iso.SaleRequest); ok && sr.Card.CheckExpiry(time.Now()) != nil {
+		code = iso.CodeExpiredCard // F14 (or track 2's expiry) in the past, whatever the rule says
+	}
 	if code == "" {
 		code = iso.CodeApproved
 	}
