@@ -176,8 +176,9 @@ func (e *QROrderPendingError) Unwrap() error        { return e.Err }
 // its settlement is sent: each is queried; a paid one enters the batch
 // (and so its totals), a closed or expired one ends; one still waiting is
 // closed, and if the customer paid it meanwhile the close says so and it
-// enters the batch too. An order whose close the host does not confirm
-// refuses the settlement (*QROrderPendingError).
+// enters the batch too; one the host answers 25 to (it holds no such
+// order, so nothing can pay it) ends closed. An order whose close the host
+// does not confirm otherwise refuses the settlement (*QROrderPendingError).
 //
 // Refusing, rather than carrying the order into the next batch, because
 // the host files an order's payment under the batch the order was created
@@ -200,6 +201,15 @@ func (t *Terminal) resolveQROrders(ctx context.Context, batch iso.BatchNumber) e
 		o, err := t.CloseQROrder(ctx, r.ID)
 		if o.Status != iso.QRWaiting {
 			continue // closed, expired, or paid meanwhile: final, and in the batch if paid
+		}
+		var de *DeclinedError
+		if errors.As(err, &de) && de.Code == iso.CodeOriginalNotFound {
+			// The host holds no such order (25): nothing can pay it. It
+			// ends closed here, or the batch could never settle.
+			if _, err := t.cfg.Journal.SetQROrder(r.ID, reversal.QROrder{Status: iso.QRClosed}, reversal.Outcome{Code: de.Code}); err != nil {
+				return err
+			}
+			continue
 		}
 		if err == nil {
 			err = errors.New("the host still reports it waiting")

@@ -311,3 +311,35 @@ func TestHostEndsOrdersOfAClosedBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestSettleEndsAnOrderTheHostDoesNotKnow: a host that answers 25 to the
+// close holds no such order (here: a host restarted without its orders),
+// so nothing can pay it; Settle ends it closed instead of refusing forever.
+func TestSettleEndsAnOrderTheHostDoesNotKnow(t *testing.T) {
+	d, err := iso.CUP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1 := switchtest.NewHost(t, d)
+	term, j := terminal(t, h1, d, "TERM0026")
+	o, err := term.CreateQROrder(ctx(t), "01", cny(700), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := h1.Addr
+	h1.Close()
+	h2 := switchtest.NewHost(t, d, switchtest.WithAddr(addr))
+	if err := term.SignOn(ctx(t), "01"); err != nil { // the new host issues new keys
+		t.Fatal(err)
+	}
+	res, err := term.Settle(ctx(t), supervisor, nil)
+	if err != nil {
+		t.Fatalf("settle: %v", err)
+	}
+	if res.Verdict != iso.VerdictBalanced || qrStatus(t, j, o.RecordID) != iso.QRClosed {
+		t.Errorf("verdict %s, order %s", res.Verdict, qrStatus(t, j, o.RecordID))
+	}
+	if h2.Batch("TERM0026") != res.NextBatch {
+		t.Errorf("host batch %s, terminal %s", h2.Batch("TERM0026"), res.NextBatch)
+	}
+}
