@@ -28,6 +28,9 @@ type base struct {
 	// currency is what amounts of a message without F49 are in (CUP's
 	// packed batch upload); CNY by default.
 	currency Currency
+	// CUP choices where the public sources disagree (cup_choices.go).
+	voidReversalF61 VoidReversalF61
+	qrVoidEntry     *EntryMode // F22 of a void without a card; nil: 032
 }
 
 // QROrderMapping is how a dialect spells the merchant-presented QR order,

@@ -110,7 +110,10 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		m.Set(64, macPlaceholder)
 	case VoidRequest:
 		d.financial(m, "0200", "200000", env.Batch, cup601Void, r.Original.Amount)
-		m.Set(22, EntryMode{Method: EntryManual}.wire())
+		// Without a card (a payment-code or QR void) there is no PAN, so F22
+		// is the dialect's choice, 032 by default (WithQRVoidEntryMode); with
+		// one, setCardFields writes the card's F2/F35 and entry mode.
+		m.Set(22, d.qrVoidEntryMode().wire())
 		if r.Card != nil {
 			if err := setCardFields(m, *r.Card, "D", cupSecurityOf(env)); err != nil {
 				return nil, err

@@ -64,6 +64,11 @@ func (d *cupDialect) Reversal(orig *Message, reason ReversalReason, attempt int)
 	stripForReversal(r)
 	r.Unset(37)
 	r.Set(39, string(code))
+	if kind == KindVoid {
+		if err := d.voidReversalF61Of(r); err != nil {
+			return nil, err
+		}
+	}
 	r.Set(64, macPlaceholder)
 	return r, nil
 }

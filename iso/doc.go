@@ -44,8 +44,11 @@
 // # Dialects
 //
 // Two are shipped; WithFraming, WithTPDU, WithClock, WithQROrderMapping and
-// WithReversalDoneCodes configure both, WithCUPHeader and WithCurrency the
-// CUP one, WithBinaryBitmap and WithAdviceAfter the ISO87 one.
+// WithReversalDoneCodes configure both, WithCUPHeader, WithCurrency,
+// WithVoidReversalF61 and WithQRVoidEntryMode the CUP one, WithBinaryBitmap
+// and WithAdviceAfter the ISO87 one. The last two CUP options settle points
+// where the public CUP terminal sources disagree; each one's doc says
+// which default was picked, why, and from which source.
 //
 // CUP follows the China UnionPay POS-terminal specification as public
 // terminal code implements it (CaoEnXin/LiaoYang_POS Src/pack8583.c,
@@ -74,13 +77,15 @@
 //	payment-code sale    0200 000000, F22 032, code in F59 tag A3
 //	balance inquiry      0200 310000, F60.1 01
 //	void                 0200 200000, F60.1 23, F37/F38 and F61 (batch + trace) of the original;
-//	                     without the card F2/F14 of the sale, keyed (F22 012); same day and batch only
+//	                     without the card F2/F14 of the sale, keyed (F22 012); a payment-code or
+//	                     QR void has no PAN: F22 032 (WithQRVoidEntryMode); same day and batch only
 //	refund               0220 200000, F60.1 25, F37 and F61 (batch + trace + MMDD), F63 the sale's
 //	                     card organisation ("000" when unknown)
 //	reversal             0400 copied from the request minus F26/F35/F36/F37/F52/F53, F39 reason
 //	                     (98 timeout, lost connection or cancelled wait, 06 bad reply / cannot
 //	                     complete / after a refusal, A0 bad MAC); ends on 00, 12, 25; 4 sends, then
-//	                     the record ends unconfirmed
+//	                     the record ends unconfirmed; a void's keeps its F61 (the sale's) unless
+//	                     WithVoidReversalF61 says so
 //	refund repeat        the same 0220 resent (an advice, not reversed): 00 approves, 94 approves
 //	                     if it echoes the same terminal, STAN and amount, any other code declines
 //	financial replies    F63.1 = card organisation ("CUP", "VIS", "MCC"...): "CUP" cards settle in the

@@ -58,6 +58,10 @@ var ErrBatchNotEmpty = errors.New("reversal: the open batch has transactions")
 // transactions, or was settled); reopening it would mix two batches.
 var ErrBatchUsed = errors.New("reversal: the batch number was used before")
 
+// ErrQRBatchClosed: a QR order's batch is closed, so its payment cannot be
+// booked (SetQROrder); the host refuses such a payment too.
+var ErrQRBatchClosed = errors.New("reversal: the QR order's batch is closed")
+
 // OpenBatch returns the number of the batch new transactions go into.
 func (j *Journal) OpenBatch() (iso.BatchNumber, error) {
 	var b iso.BatchNumber
@@ -230,7 +234,10 @@ func (j *Journal) MarkUploaded(b iso.BatchNumber, ids ...uint64) error {
 // CloseBatch records that the host accepted the close of batch b: its
 // approved records are settled, and new transactions go into next (the
 // batch after b unless the host named another). Only now does the batch
-// number advance.
+// number advance. A QR order of b still waiting ends closed with the
+// batch (the host ends it too: a payment after the close is refused on
+// both sides, SetQROrder refuses it here), so nothing lands in a closed
+// batch.
 func (j *Journal) CloseBatch(b iso.BatchNumber, next iso.BatchNumber) error {
 	if next == 0 {
 		next = b.Next()
@@ -252,6 +259,15 @@ func (j *Journal) CloseBatch(b iso.BatchNumber, next iso.BatchNumber) error {
 				return nil
 			}
 			r.Settled = true
+			if r.Kind == iso.KindQROrderCreate && (r.QR == nil || r.QR.Status == iso.QRWaiting) {
+				o := QROrder{Status: iso.QRClosed}
+				if r.QR != nil {
+					o = *r.QR
+					o.Status = iso.QRClosed
+				}
+				r.QR = &o
+				r.Events = append(r.Events, Event{At: j.clock(), State: r.State, Note: "QR order closed: its batch closed unpaid"})
+			}
 			return store(tx, &r)
 		})
 		if err != nil {

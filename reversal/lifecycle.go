@@ -372,11 +372,16 @@ func (j *Journal) NextSTAN() (iso.STAN, iso.BatchNumber, error) {
 // forward — waiting to paid, closed or expired — so however many times an
 // order is queried, a paid order enters the batch once (with the payment's
 // outcome: RRN, auth code), and a closed or expired one never does. A
-// repeated final status is a no-op; a contradicting one is refused.
+// repeated final status is a no-op; a contradicting one is refused. An
+// order whose batch is closed (Settled) is never marked paid: its batch's
+// totals are reconciled, so a payment cannot enter it (ErrQRBatchClosed).
 func (j *Journal) SetQROrder(id uint64, o QROrder, paid Outcome) (Record, error) {
 	return j.update(id, func(_ *bolt.Tx, r *Record) error {
 		if r.Kind != iso.KindQROrderCreate || r.State != StateApproved {
 			return &TransitionError{ID: id, From: r.State, To: r.State, Why: "not an open QR order"}
+		}
+		if r.Settled && o.Status == iso.QRPaid && !r.QRPaid() {
+			return fmt.Errorf("%w: record %d of batch %s", ErrQRBatchClosed, id, r.Batch)
 		}
 		if r.QR != nil && r.QR.Status != iso.QRWaiting {
 			if o.Status == r.QR.Status {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -141,7 +142,21 @@ type exportRow struct {
 	OriginalID uint64 `json:"original_id,omitempty"`
 	Reason     string `json:"reason,omitempty"`
 	Updated    string `json:"updated"`
+	// LateReplies are the replies that came after the outcome was decided,
+	// kept for audit and never acted on (Record.LateReplies).
+	LateReplies []lateRow `json:"late_replies,omitempty"`
 }
+
+// lateRow is a late reply as exports show it.
+type lateRow struct {
+	At       string `json:"at"`
+	Code     string `json:"response_code"`
+	RRN      string `json:"rrn,omitempty"`
+	AuthCode string `json:"auth_code,omitempty"`
+}
+
+// csv spells a late reply as at|code|rrn|auth_code (empty parts kept).
+func (l lateRow) csv() string { return l.At + "|" + l.Code + "|" + l.RRN + "|" + l.AuthCode }
 
 func rowOf(r Record) exportRow {
 	row := exportRow{ID: r.ID, Time: r.Created.Format(time.RFC3339), Kind: r.Kind.String(), State: r.State,
@@ -151,10 +166,16 @@ func rowOf(r Record) exportRow {
 	if r.Reason != 0 {
 		row.Reason = r.Reason.String()
 	}
+	for _, l := range r.LateReplies {
+		row.LateReplies = append(row.LateReplies, lateRow{At: l.At.UTC().Format(time.RFC3339), Code: string(l.Code),
+			RRN: string(l.RRN), AuthCode: string(l.AuthCode)})
+	}
 	return row
 }
 
 // ExportJSONLines writes one JSON object per matching record (nil: all).
+// A record's late replies (Record.LateReplies) are its "late_replies"
+// array, each {at, response_code, rrn, auth_code}.
 func (j *Journal) ExportJSONLines(w io.Writer, match func(Record) bool) error {
 	recs, err := j.Find(orAll(match))
 	if err != nil {
@@ -170,9 +191,13 @@ func (j *Journal) ExportJSONLines(w io.Writer, match func(Record) bool) error {
 }
 
 var csvHeader = []string{"id", "time", "kind", "state", "amount", "currency", "masked_pan", "stan", "batch",
-	"rrn", "auth_code", "response_code", "operator", "original_id", "reason", "updated"}
+	"rrn", "auth_code", "response_code", "operator", "original_id", "reason", "updated", "late_replies"}
 
 // ExportCSV writes a header and one row per matching record (nil: all).
+// The last column, late_replies, holds the record's late replies
+// (Record.LateReplies) in arrival order, separated by ";", each spelled
+// at|response_code|rrn|auth_code with the time in RFC 3339 UTC; it is empty
+// when there are none.
 func (j *Journal) ExportCSV(w io.Writer, match func(Record) bool) error {
 	recs, err := j.Find(orAll(match))
 	if err != nil {
@@ -188,8 +213,13 @@ func (j *Journal) ExportCSV(w io.Writer, match func(Record) bool) error {
 		if x.OriginalID != 0 {
 			orig = strconv.FormatUint(x.OriginalID, 10)
 		}
+		late := make([]string, len(x.LateReplies))
+		for i, l := range x.LateReplies {
+			late[i] = l.csv()
+		}
 		if err := cw.Write([]string{strconv.FormatUint(x.ID, 10), x.Time, x.Kind, string(x.State), x.Amount,
-			x.Currency, x.MaskedPAN, x.STAN, x.Batch, x.RRN, x.AuthCode, x.Code, x.Operator, orig, x.Reason, x.Updated}); err != nil {
+			x.Currency, x.MaskedPAN, x.STAN, x.Batch, x.RRN, x.AuthCode, x.Code, x.Operator, orig, x.Reason, x.Updated,
+			strings.Join(late, ";")}); err != nil {
 			return err
 		}
 	}

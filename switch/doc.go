@@ -40,7 +40,11 @@
 // host no longer voids, never more than is left; Cancel decides between
 // reversal, void, refund, closing a QR order or nothing, and says why.
 // Settle is resumable at every step and advances the batch number only
-// when the host has accepted the close.
+// when the host has accepted the close. Before the totals go it resolves
+// every QR order of the batch still waiting (query, then close; a payment
+// found is booked into the batch), and refuses with a *QROrderPendingError
+// naming the order when the host does not confirm the close, nothing sent;
+// an order still waiting when a batch closes ends with it on both sides.
 //
 // # Recoveries end
 //

@@ -148,3 +148,73 @@ func (t *Terminal) recordQR(id uint64, r iso.QROrderResponse) (QROrder, error) {
 	}
 	return qrOrderOf(rec), nil
 }
+
+// ErrQROrderPending is matched by every *QROrderPendingError.
+var ErrQROrderPending = errors.New("isoswitch: a QR order of the batch is still waiting")
+
+// QROrderPendingError refuses a settlement: an order of the batch is still
+// waiting and the host did not confirm its close (the close failed, was
+// declined, or the host could not be reached). No settlement message was
+// sent and the batch stays open; settle again once the host answers, or
+// close the order (CloseQROrder) first.
+type QROrderPendingError struct {
+	RecordID uint64
+	Ref      string
+	Batch    iso.BatchNumber
+	Err      error // why the close was not confirmed
+}
+
+func (e *QROrderPendingError) Error() string {
+	return fmt.Sprintf("isoswitch: settlement of batch %s refused: QR order %s (record %d) is still waiting, its close was not confirmed: %v",
+		e.Batch, e.Ref, e.RecordID, e.Err)
+}
+
+func (e *QROrderPendingError) Is(target error) bool { return target == ErrQROrderPending }
+func (e *QROrderPendingError) Unwrap() error        { return e.Err }
+
+// resolveQROrders ends every order of batch that is still waiting, before
+// its settlement is sent: each is queried; a paid one enters the batch
+// (and so its totals), a closed or expired one ends; one still waiting is
+// closed, and if the customer paid it meanwhile the close says so and it
+// enters the batch too; one the host answers 25 to (it holds no such
+// order, so nothing can pay it) ends closed. An order whose close the host
+// does not confirm otherwise refuses the settlement (*QROrderPendingError).
+//
+// Refusing, rather than carrying the order into the next batch, because
+// the host files an order's payment under the batch the order was created
+// in and no message tells it that the order moved: a carried order paid
+// later would land in a batch both sides have already reconciled, which
+// is the fault this prevents. The host is needed to settle anyway, so the
+// refusal only waits for what settlement waits for.
+func (t *Terminal) resolveQROrders(ctx context.Context, batch iso.BatchNumber) error {
+	waiting, err := t.cfg.Journal.Find(func(r reversal.Record) bool {
+		return r.Batch == batch && r.Kind == iso.KindQROrderCreate && r.State == reversal.StateApproved &&
+			!r.Settled && r.QR != nil && r.QR.Status == iso.QRWaiting
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range waiting {
+		if o, err := t.QueryQROrder(ctx, r.ID); err == nil && o.Status != iso.QRWaiting {
+			continue
+		}
+		o, err := t.CloseQROrder(ctx, r.ID)
+		if o.Status != iso.QRWaiting {
+			continue // closed, expired, or paid meanwhile: final, and in the batch if paid
+		}
+		var de *DeclinedError
+		if errors.As(err, &de) && de.Code == iso.CodeOriginalNotFound {
+			// The host holds no such order (25): nothing can pay it. It
+			// ends closed here, or the batch could never settle.
+			if _, err := t.cfg.Journal.SetQROrder(r.ID, reversal.QROrder{Status: iso.QRClosed}, reversal.Outcome{Code: de.Code}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err == nil {
+			err = errors.New("the host still reports it waiting")
+		}
+		return &QROrderPendingError{RecordID: r.ID, Ref: r.QR.Ref, Batch: batch, Err: err}
+	}
+	return nil
+}

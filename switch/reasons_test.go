@@ -97,7 +97,7 @@ func TestUnknownOutcomeSaysWhatHappened(t *testing.T) {
 				if err := j.ExportJSONLines(&jsonl, nil); err != nil {
 					t.Fatal(err)
 				}
-				if !regexp.MustCompile(`(?m)^` + fmt.Sprint(res.RecordID) + `,.*,` + c.want.reason.String() + `,[^,]*$`).MatchString(csv.String()) {
+				if !regexp.MustCompile(`(?m)^` + fmt.Sprint(res.RecordID) + `,.*,` + c.want.reason.String() + `,[^,]*,[^,]*$`).MatchString(csv.String()) {
 					t.Errorf("csv lacks the reason %q:\n%s", c.want.reason, csv.String())
 				}
 				var row struct{ Reason string }

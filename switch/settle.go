@@ -40,6 +40,10 @@ type ClassSettlement struct {
 // acknowledged upload message in one write), so a Settle interrupted
 // anywhere, a crash included, resumes at the exact message it stopped at;
 // the batch number advances only when the host has accepted the close.
+// Before the totals are sent, every QR order of the batch still waiting is
+// queried and, if need be, closed, so that none is paid into a closed
+// batch; one whose close the host does not confirm refuses the settlement
+// with a *QROrderPendingError, nothing sent and the batch open.
 // progress, if not nil, is called as the upload goes (done of total).
 func (t *Terminal) Settle(ctx context.Context, who Credentials, progress func(done, total int)) (SettleResult, error) {
 	op, err := t.authorise(ctx, who, ActionSettle)
@@ -56,6 +60,14 @@ func (t *Terminal) Settle(ctx context.Context, who Credentials, progress func(do
 	batch, err := j.OpenBatch()
 	if err != nil {
 		return SettleResult{}, err
+	}
+	if st, err := j.Batch(batch); err != nil {
+		return SettleResult{}, err
+	} else if st.Status == reversal.BatchOpen || st.Status == reversal.BatchSettling {
+		// Before the totals go: no QR order of the batch may be left waiting.
+		if err := t.resolveQROrders(ctx, batch); err != nil {
+			return SettleResult{Batch: batch}, err
+		}
 	}
 	entries, ids, err := j.Entries(batch)
 	if err != nil {

@@ -41,6 +41,24 @@
 // whose failure counts and lockouts are saved after every attempt. Journal
 // commands never connect and need no login: they read the masked journal
 // only, and the file's permissions guard it.
+//
+// Every connecting command, sign-on included, first signs on and then
+// drains: it sends the reversals and advices an earlier run left
+// unanswered before it prints anything, so `sign-on` can wait a while when
+// the host does not answer them. The bound comes from the default
+// reversal.Policy: each record gets at most 4 sends per run (both
+// dialects), each waiting up to -timeout (default 30 s), with a backoff of
+// 1 s doubling per send the record has had, capped at 30 s, between them
+// (2 + 4 + 8 s for a record's first run). One unanswered record thus holds
+// sign-on for at most 4 × -timeout + 14 s the first time (134 s with the
+// defaults) and 4 × -timeout + 90 s in a later run, records one after
+// another, after the sign-on's own -timeout. A record still pending after
+// its sends of this run is printed as a warning and the command goes on;
+// one whose sends ran out in all (CUP 4, so after one run; ISO87 12 or
+// more with WithAdviceAfter, so after three or more) ends unconfirmed,
+// and that run exits non-zero naming it, once, for the merchant to settle
+// with the acquirer; later runs no longer send it. Interrupt (Ctrl-C)
+// stops the wait; what was not confirmed is tried again next run.
 package main
 
 import (

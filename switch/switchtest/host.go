@@ -16,7 +16,8 @@
 // and auth codes; answers a repeated request with 94; reverses
 // idempotently (a repeated reversal gets 00, a reversal of an unknown
 // original 25); voids an original once; refunds up to the original; serves
-// QR orders (a test pays or expires them); names the card organisation of
+// QR orders (a test pays or expires them; an order still waiting when its
+// batch closes ends with it, and its payment is refused); names the card organisation of
 // an approval from its BIN (WithCardOrgs) and files the transaction in that
 // card class; reconciles settlement totals per class against its own ledger
 // (balanced or out of balance, as the dialect says it); takes packed and
@@ -37,8 +38,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -246,26 +250,73 @@ func (h *Host) Batch(tid iso.TerminalID) iso.BatchNumber {
 	return h.ledger.batch(tid)
 }
 
-// PayQR is the customer's wallet paying an order.
-func (h *Host) PayQR(ref string) bool { return h.setOrder(ref, iso.QRPaid) }
+// Errors PayQR and ExpireQR report.
+var (
+	// ErrQRUnknown: the host issued no such order.
+	ErrQRUnknown = errors.New("switchtest: no such QR order")
+	// ErrQRNotWaiting: the order is already paid, closed or expired.
+	ErrQRNotWaiting = errors.New("switchtest: the QR order is not waiting")
+	// ErrQRBatchClosed: the order's batch was closed while it waited,
+	// which ended it; the payment is refused, as the terminal refuses it
+	// (reversal.ErrQRBatchClosed), so no payment lands in a batch both
+	// sides have reconciled.
+	ErrQRBatchClosed = errors.New("switchtest: the QR order's batch is closed")
+)
 
-// ExpireQR lets an order run out.
-func (h *Host) ExpireQR(ref string) bool { return h.setOrder(ref, iso.QRExpired) }
+// QROrder is a merchant-presented order as the host holds it.
+type QROrder struct {
+	Ref      string
+	Terminal iso.TerminalID
+	Batch    iso.BatchNumber // the batch it was created in, where its payment goes
+	STAN     iso.STAN        // of the request that created it
+	Amount   iso.Amount
+	Status   iso.QRStatus
+	// BatchClosed: its batch closed while it waited, which ended it.
+	BatchClosed bool
+}
 
-func (h *Host) setOrder(ref string, s iso.QRStatus) bool {
+// QROrders returns the orders the host issued, by reference, including
+// those whose creation the terminal never heard answered.
+func (h *Host) QROrders() []QROrder {
+	l := h.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]QROrder, 0, len(l.orders))
+	for ref, o := range l.orders {
+		out = append(out, QROrder{Ref: ref, Terminal: o.key.tid, Batch: o.key.batch, STAN: o.key.stan, Amount: o.amount,
+			Status: o.status, BatchClosed: o.batchClosed})
+	}
+	slices.SortFunc(out, func(a, b QROrder) int { return strings.Compare(a.Ref, b.Ref) })
+	return out
+}
+
+// PayQR is the customer's wallet paying an order: it enters the batch the
+// order was created in. An order that is not waiting is refused, and one
+// whose batch the host has closed is refused with ErrQRBatchClosed.
+func (h *Host) PayQR(ref string) error { return h.setOrder(ref, iso.QRPaid) }
+
+// ExpireQR lets an order run out (the same refusals as PayQR).
+func (h *Host) ExpireQR(ref string) error { return h.setOrder(ref, iso.QRExpired) }
+
+func (h *Host) setOrder(ref string, s iso.QRStatus) error {
 	l := h.ledger
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	o, ok := l.orders[ref]
-	if !ok || o.status != iso.QRWaiting {
-		return false
+	switch {
+	case !ok:
+		return fmt.Errorf("%w: %s", ErrQRUnknown, ref)
+	case o.batchClosed:
+		return fmt.Errorf("%w: order %s of batch %s", ErrQRBatchClosed, ref, o.key.batch)
+	case o.status != iso.QRWaiting:
+		return fmt.Errorf("%w: order %s is %s", ErrQRNotWaiting, ref, o.status)
 	}
 	o.status = s
 	if s == iso.QRPaid {
 		l.add(&Txn{Terminal: o.key.tid, Batch: o.key.batch, STAN: o.key.stan, Kind: iso.KindPaymentCodeSale,
 			Amount: o.amount, RRN: l.rrn(), AuthCode: l.auth(), Code: iso.CodeApproved, State: Approved})
 	}
-	return true
+	return nil
 }
 
 // Record adds a transaction the terminal does not know about (a host-side
@@ -366,4 +417,3 @@ func (h *Host) signOn(env iso.Envelope, r iso.SignOnRequest, rep iso.Reply) (iso
 	h.ledger.keys[env.Terminal] = mak
 	return iso.SignOnResponse{Reply: rep, Batch: h.ledger.batch(env.Terminal), Keys: keys}, nil
 }
-

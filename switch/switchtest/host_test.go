@@ -47,9 +47,10 @@ func terminal(t *testing.T, h *switchtest.Host, d iso.Dialect, tid iso.TerminalI
 	t.Cleanup(func() { j.Close() })
 	ops := isoswitch.NewOperators(isoswitch.WithBcryptCost(bcrypt.MinCost))
 	ops.Add("00", isoswitch.RoleSupervisor, "s3cret-sup")
+	opts = append([]isoswitch.Option{isoswitch.WithTimeout(300 * time.Millisecond), isoswitch.WithAuthoriser(ops),
+		isoswitch.WithReversalPolicy(reversal.Policy{Backoff: func(int) time.Duration { return 0 }})}, opts...)
 	term, err := isoswitch.New(isoswitch.Config{Dialect: d, Addr: h.Addr, Terminal: tid, Merchant: "898310048161234",
-		MasterKey: h.TMK, Journal: j}, append([]isoswitch.Option{isoswitch.WithTimeout(300 * time.Millisecond), isoswitch.WithAuthoriser(ops),
-		isoswitch.WithReversalPolicy(reversal.Policy{Backoff: func(int) time.Duration { return 0 }})}, opts...)...)
+		MasterKey: h.TMK, Journal: j}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,8 +208,8 @@ func TestVoidRefundQRAndImbalance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !h.PayQR(o.Ref) {
-				t.Fatal("the host does not know the order")
+			if err := h.PayQR(o.Ref); err != nil {
+				t.Fatal(err)
 			}
 			if paid, err := term.QueryQROrder(ctx(t), o.RecordID); err != nil || paid.Status != iso.QRPaid {
 				t.Fatalf("query: %+v %v", paid, err)

@@ -48,6 +48,9 @@ type order struct {
 	amount  iso.Amount
 	status  iso.QRStatus
 	expires time.Time
+	// batchClosed: the order's batch closed while it waited, which ended
+	// it (closeBatch); it can no longer be paid.
+	batchClosed bool
 }
 
 // ledger is the host's memory. Every method takes the lock.
@@ -134,11 +137,19 @@ func (l *ledger) entries(tid iso.TerminalID, b iso.BatchNumber) []iso.BatchEntry
 	return out
 }
 
-// closeBatch settles a terminal's batch and opens the next.
+// closeBatch settles a terminal's batch and opens the next. An order of
+// the batch still waiting ends closed with it, as the terminal's journal
+// ends it (reversal.Journal.CloseBatch): a payment cannot land in a batch
+// already reconciled.
 func (l *ledger) closeBatch(tid iso.TerminalID, b iso.BatchNumber) {
 	for k, t := range l.txns {
 		if k.tid == tid && k.batch == b && t.State == Approved {
 			t.Settled = true
+		}
+	}
+	for _, o := range l.orders {
+		if o.key.tid == tid && o.key.batch == b && o.status == iso.QRWaiting {
+			o.status, o.batchClosed = iso.QRClosed, true
 		}
 	}
 	l.batches[tid] = b.Next()
