@@ -42,7 +42,7 @@ func dialects(t testing.TB) map[string]struct {
 		d        iso.Dialect
 		fixtures []fixture
 	}{
-		"cup":   {cup, cupFixtures(t)},
+		"cup":       {cup, cupFixtures(t)},
 		"iso87":     {i87, iso87Fixtures(t)},
 		"iso87_h2h": {h2h, iso87HostToHostFixtures(t)},
 	}
