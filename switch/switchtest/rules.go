@@ -49,7 +49,16 @@ func (h *Host) void(env iso.Envelope, r iso.VoidRequest, reply func(iso.Response
 	ok := func(code iso.ResponseCode) (iso.Response, error) {
 		return iso.FinancialResponse{Reply: reply(code), Of: iso.KindVoid, Amount: r.Original.Amount}, nil
 	}
-	orig, found := l.txns[txnKey{env.Terminal, batch, r.Original.STAN}]
+	k := txnKey{env.Terminal, batch, r.Original.STAN}
+	if r.Original.STAN == 0 {
+		// ISO87's terminal-profile void names its sale by RRN (F37), not
+		// by STAN (resza/MAB source/tranproc.c TransVoid).
+		k = l.byRRN[r.Original.RRN]
+	}
+	orig, found := l.txns[k]
+	if found && orig.Terminal != env.Terminal {
+		found = false
+	}
 	switch {
 	case !found || orig.State != Approved:
 		return ok(iso.CodeOriginalNotFound)
@@ -66,7 +75,7 @@ func (h *Host) void(env iso.Envelope, r iso.VoidRequest, reply func(iso.Response
 	orig.VoidedBy = env.STAN
 	l.add(&Txn{Terminal: env.Terminal, Batch: env.Batch, STAN: env.STAN, Kind: iso.KindVoid, Amount: orig.Amount,
 		CardOrg: orig.CardOrg, RRN: rep.RRN, AuthCode: rep.AuthCode, Code: rep.Code, State: Approved,
-		Original: &txnKey{env.Terminal, batch, r.Original.STAN}})
+		Original: &k})
 	return iso.FinancialResponse{Reply: rep, Of: iso.KindVoid, Amount: orig.Amount, CardOrg: orig.CardOrg}, nil
 }
 
