@@ -36,7 +36,7 @@ func (h *teHost) Send(_ context.Context, req *iso.Message, _ time.Time) (*iso.Me
 	}
 	var resp iso.Response = iso.ReversalResponse{Reply: iso.Reply{Code: code}}
 	h2hVoid := req.MTI[:3] == "040" && req.Value(39) == "17" && req.Has(37) // ISO87 host-to-host void
-	if h2hVoid || req.MTI == "0220" || req.MTI == "0221" {                     // or CUP refund advice
+	if h2hVoid || req.MTI == "0220" || req.MTI == "0221" {                  // or CUP refund advice
 		resp = iso.FinancialResponse{Reply: iso.Reply{Code: code}, Of: map[bool]iso.Kind{true: iso.KindVoid, false: iso.KindRefund}[h2hVoid]}
 	}
 	reply, err := h.d.BuildResponse(req, resp)
