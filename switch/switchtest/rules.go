@@ -191,6 +191,7 @@ func (h *Host) qr(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode) 
 // 960000, CUP's upload end).
 func (h *Host) settle(env iso.Envelope, r iso.SettlementRequest, reply func(iso.ResponseCode) iso.Reply) iso.Response {
 	l := h.ledger
+	l.settling[env.Terminal] = env.Batch
 	if r.AfterUpload {
 		l.closeBatch(env.Terminal, env.Batch)
 		return iso.SettlementResponse{Reply: reply(iso.CodeApproved), AfterUpload: true, Verdict: iso.VerdictBalanced, Domestic: iso.VerdictBalanced}
@@ -217,13 +218,23 @@ func (h *Host) settle(env iso.Envelope, r iso.SettlementRequest, reply func(iso.
 }
 
 // batchUpload takes an upload message: packed records or a refund alone.
-// Each record is counted against the transaction it names (by STAN).
+// Each record is counted against the transaction it names (by STAN). An
+// upload whose message names no batch (ISO87: F60 is the original MTI and
+// STAN, resza/MAB source/tranproc.c TransUpLoad) is filed in the batch the
+// terminal is settling, else its open batch.
 func (h *Host) batchUpload(env iso.Envelope, r iso.BatchUploadRequest, reply func(iso.ResponseCode) iso.Reply) iso.Response {
 	l := h.ledger
-	for _, e := range r.Entries {
-		l.uploads[txnKey{env.Terminal, env.Batch, e.STAN}]++
+	batch := env.Batch
+	if batch == 0 {
+		var ok bool
+		if batch, ok = l.settling[env.Terminal]; !ok {
+			batch = l.batch(env.Terminal)
+		}
 	}
-	l.upLog = append(l.upLog, Upload{Terminal: env.Terminal, Batch: env.Batch, Entries: append([]iso.BatchEntry(nil), r.Entries...)})
+	for _, e := range r.Entries {
+		l.uploads[txnKey{env.Terminal, batch, e.STAN}]++
+	}
+	l.upLog = append(l.upLog, Upload{Terminal: env.Terminal, Batch: batch, Entries: append([]iso.BatchEntry(nil), r.Entries...)})
 	return iso.BatchUploadResponse{Reply: reply(iso.CodeApproved)}
 }
 
