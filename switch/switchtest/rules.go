@@ -39,7 +39,7 @@ func (h *Host) sale(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode
 }
 
 // void cancels an approved sale of the open batch, once. A repeat of the
-// same void (ISO87's 0401) is answered 00 again.
+// same void (ISO87 host-to-host's 0401) is answered 00 again.
 func (h *Host) void(env iso.Envelope, r iso.VoidRequest, reply func(iso.ResponseCode) iso.Reply) (iso.Response, error) {
 	l := h.ledger
 	batch := r.Original.Batch
