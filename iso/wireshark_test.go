@@ -37,8 +37,8 @@ var wsBinaryFields = map[string]bool{"52": true, "55": true, "64": true, "128": 
 
 // TestWiresharkDissectsISO87Fixtures checks the recorded ISO 8583:1987
 // frames in testdata/iso87 and testdata/iso87_h2h (both profiles) against
-// an independent decoder, Wireshark's
-// iso8583 dissector, which has its own ISO 8583:1987 field table.
+// an independent decoder, Wireshark's iso8583 dissector, which has its own
+// ISO 8583:1987 field table.
 //
 // Each <name>.hex frame is turned into a text2pcap hex dump, wrapped in a
 // TCP segment to port 8583 by text2pcap and dissected by tshark as PDML.
