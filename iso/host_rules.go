@@ -161,9 +161,9 @@ var iso87Mandatory = map[Kind][]int{
 	KindReversal:       {3, 4, 11, 24, 39, 41, 42},                 // MAB TranReversal: a copy of the request (F39 the reason)
 	KindSettlement:     {3, 11, 24, 41, 42, 60, 63},                // MAB TransSettleSubNew (F60 batch, F63 totals)
 	KindBatchUpload:    {3, 4, 11, 22, 24, 25, 39, 41, 42, 60, 62}, // MAB TransUpLoad (F60 original MTI + STAN, F39, F62)
-	KindSignOn:         {11, 41, 42, 70},
-	KindSignOff:        {11, 41, 42, 70},
-	KindEcho:           {11, 41, 42, 70},
+	KindSignOn:         {11, 24, 41, 42, 70},
+	KindSignOff:        {11, 24, 41, 42, 70},
+	KindEcho:           {11, 24, 41, 42, 70},
 }
 
 // Mandatory request fields, ISO87 host-to-host profile: as the terminal

@@ -202,6 +202,9 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 	default:
 		return nil, fmt.Errorf("%w: %s request in ISO87 (it closes an upload with a settlement after upload)", ErrUnsupported, r.Kind())
 	}
+	if term && m.MTI == "0800" {
+		m.Set(24, d.niiOf()) // MAB SetCommReqField sets F24 on every request
+	}
 	return m, nil
 }
 

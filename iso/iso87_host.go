@@ -16,8 +16,10 @@ func (d *iso87Dialect) ParseResponse(req, reply *Message) (Response, error) {
 	return d.parseResponse(d, req, reply)
 }
 
+// echoFields: a reply repeats these when the request carried them (F24
+// and F62 only come from the terminal profile).
 func (d *iso87Dialect) echoFields() []int {
-	return []int{2, 3, 4, 7, 11, 25, 41, 42, 49, 60, 70, 90}
+	return []int{2, 3, 4, 7, 11, 24, 25, 41, 42, 49, 60, 62, 70, 90}
 }
 
 func (d *iso87Dialect) classify(m *Message) (Kind, error) {
