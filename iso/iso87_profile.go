@@ -49,11 +49,12 @@ func WithISO87Profile(p ISO87Profile) Option {
 }
 
 // WithNII sets F24, the network international identifier (n3) ISO87's
-// terminal profile sends on financial and settlement messages (resza/MAB
-// source/tranproc.c SetCommReqField sets it from the acquirer's NII;
-// MohamedHassanNasr/EDC-ANDROID-SUNMI .../transaction/sale/PackTrans.java
-// sends "107" next to its TPDU). Without it F24 is the last three digits of
-// the TPDU's destination address (WithTPDU), "000" without a TPDU.
+// terminal profile sends on every request (resza/MAB source/tranproc.c
+// SetCommReqField sets it from the acquirer's NII). Without it F24 is the
+// last three digits of the TPDU's destination address (WithTPDU), "000"
+// without a TPDU. The two need not agree: MohamedHassanNasr/EDC-ANDROID-SUNMI
+// .../transaction/sale/PackTrans.java sends TPDU 6000910085 with F24 107,
+// so set the acquirer's NII explicitly when it has one.
 func WithNII(nii string) Option {
 	return func(b *base) error {
 		if b.name != "ISO87" {
