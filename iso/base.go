@@ -31,6 +31,11 @@ type base struct {
 	// CUP choices where the public sources disagree (cup_choices.go).
 	voidReversalF61 VoidReversalF61
 	qrVoidEntry     *EntryMode // F22 of a void without a card; nil: 032
+	// ISO87 only: the convention (WithISO87Profile), F24 (WithNII) and a
+	// terminal without a PIN pad (WithPINEntryCapability(false)).
+	iso87Profile ISO87Profile
+	nii          string
+	noPINPad     bool
 }
 
 // QROrderMapping is how a dialect spells the merchant-presented QR order,
@@ -370,19 +375,33 @@ func balanceField(a Amount) string {
 	return fmt.Sprintf("0002%s%s%012d", a.Currency.Numeric, sign, m)
 }
 
+// parseBalance reads F54: up to six 20-character additional amounts
+// (ISO 8583:1987 F54 ans..120, jpos/jPOS ISO87APackager IFA_LLLCHAR(120);
+// CUP sends one). It takes the available balance (amount type 02), else the
+// first amount.
 func parseBalance(s string) (*Amount, error) {
-	if len(s) != 20 || (s[7] != 'C' && s[7] != 'D') {
-		return nil, malformed(54, "want a 20-character balance")
+	if len(s) == 0 || len(s)%20 != 0 || len(s) > 120 {
+		return nil, malformed(54, "want one to six 20-character amounts")
 	}
-	c, err := CurrencyByCode(s[4:7])
+	pick := s[:20]
+	for i := 0; i < len(s); i += 20 {
+		if s[i+2:i+4] == "02" {
+			pick = s[i : i+20]
+			break
+		}
+	}
+	if pick[7] != 'C' && pick[7] != 'D' {
+		return nil, malformed(54, "want a C or D sign")
+	}
+	c, err := CurrencyByCode(pick[4:7])
 	if err != nil {
 		return nil, malformed(54, "unknown currency")
 	}
-	v, err := parseN12(54, s[8:])
+	v, err := parseN12(54, pick[8:])
 	if err != nil {
 		return nil, err
 	}
-	if s[7] == 'D' {
+	if pick[7] == 'D' {
 		v = -v
 	}
 	return &Amount{Minor: v, Currency: c}, nil

@@ -24,6 +24,12 @@ type BatchEntry struct {
 	// Original is the sale a void or refund undoes, when the journal
 	// knows it: a CUP refund upload repeats the refund's F37 and F61.
 	Original Original
+	// Entry is how the card was read (F22's method), when the journal
+	// knows it; Invoice the receipt number it went with (zero: the
+	// STAN). ISO87's terminal-profile upload repeats both
+	// (resza/MAB source/tranproc.c TransUpLoad).
+	Entry   EntryMethod
+	Invoice Invoice
 }
 
 // Foreign reports whether the entry settles in the foreign-card class.

@@ -85,6 +85,7 @@ type iso87SaleRequest struct {
 	LocalTime        string `iso8583:"12"`
 	LocalDate        string `iso8583:"13"`
 	EntryMode        string `iso8583:"22"`
+	NII              string `iso8583:"24"`
 	ConditionCode    string `iso8583:"25"`
 	Track2           string `iso8583:"35"`
 	TerminalID       string `iso8583:"41"`
@@ -92,6 +93,7 @@ type iso87SaleRequest struct {
 	Currency         string `iso8583:"49"`
 	PINBlock         string `iso8583:"52"`
 	Batch            string `iso8583:"60"`
+	Invoice          string `iso8583:"62"`
 	MAC              string `iso8583:"64"`
 }
 
@@ -103,6 +105,7 @@ type iso87SaleResponse struct {
 	STAN             string `iso8583:"11"`
 	LocalTime        string `iso8583:"12"`
 	LocalDate        string `iso8583:"13"`
+	NII              string `iso8583:"24"`
 	ConditionCode    string `iso8583:"25"`
 	RRN              string `iso8583:"37"`
 	AuthCode         string `iso8583:"38"`
@@ -111,6 +114,7 @@ type iso87SaleResponse struct {
 	MerchantID       string `iso8583:"42"`
 	Currency         string `iso8583:"49"`
 	Batch            string `iso8583:"60"`
+	Invoice          string `iso8583:"62"`
 	MAC              string `iso8583:"64"`
 }
 

@@ -126,7 +126,7 @@ const (
 	ReasonBadMAC                                   // reply's MAC did not verify
 	ReasonCannotComplete                           // host approved, terminal could not finish
 	ReasonLateReply                                // a reply came after the reversal was decided
-	ReasonCustomerCancel                           // void sent as a reversal
+	ReasonCustomerCancel                           // the customer cancelled while the outcome was unknown
 	// ReasonRefused: the host answered an earlier reversal of this
 	// transaction with a code that does not end it. CUP terminals then
 	// rewrite F39 to 06 before the next try (CaoEnXin/LiaoYang_POS

@@ -24,6 +24,9 @@ import (
 func FuzzDecodeCUP(f *testing.F)   { fuzzDecode(f, "cup") }
 func FuzzDecodeISO87(f *testing.F) { fuzzDecode(f, "iso87") }
 
+// FuzzDecodeISO87HostToHost runs the same over ProfileHostToHost.
+func FuzzDecodeISO87HostToHost(f *testing.F) { fuzzDecode(f, "iso87_h2h") }
+
 func fuzzDecode(f *testing.F, name string) {
 	tc := dialects(f)[name]
 	d := tc.d

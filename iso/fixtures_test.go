@@ -179,7 +179,35 @@ func cupFixtures(t testing.TB) []fixture {
 	)
 }
 
+// iso87Fixtures are the terminal profile's (the default): void 0200
+// 020000 and its reversal, F63 totals, the upload with F60 = MTI + STAN +
+// 12 spaces.
 func iso87Fixtures(t testing.TB) []fixture {
+	fx := commonFixtures(t, usd, panVisa, "0123456789ABCDEFFEDCBA9876543210")
+	sale := fx[0]
+	entries := batchEntries(usd, panVisa)
+	entries[0].Entry = iso.EntryMagstripe
+	totals := iso.Totals{Domestic: iso.ClassTotals{DebitCount: 2, DebitAmount: 13245, CreditCount: 1, CreditAmount: 5000}}
+	ok := iso.ReversalResponse{Reply: hostReply(iso.CodeApproved)}
+	return append(fx,
+		fixture{name: "reversal_repeat", env: sale.env, req: sale.req, reverse: &reversalStep{reason: iso.ReasonTimeout, attempt: 1}, resp: ok},
+		fixture{name: "reversal_advice", env: sale.env, req: sale.req, reverse: &reversalStep{reason: iso.ReasonTimeout, attempt: 3},
+			resp: iso.ReversalResponse{Reply: hostReply(iso.CodeApproved), Advice: true}},
+		fixture{name: "reversal_advice_repeat", env: sale.env, req: sale.req, reverse: &reversalStep{reason: iso.ReasonTimeout, attempt: 4},
+			resp: iso.ReversalResponse{Reply: hostReply(iso.CodeApproved), Advice: true}},
+		fixture{name: "void_reversal", env: env(46), req: fx[4].req, reverse: &reversalStep{reason: iso.ReasonTimeout}, resp: ok},
+		fixture{name: "settlement", env: env(60), req: iso.SettlementRequest{Totals: totals, Currency: iso.USD},
+			resp: iso.SettlementResponse{Reply: hostReply(iso.CodeReconcileError), Verdict: iso.VerdictOutOfBalance, Domestic: iso.VerdictOutOfBalance}},
+		fixture{name: "batch_upload", env: env(61), req: iso.BatchUploadRequest{Entries: entries[:1]},
+			resp: iso.BatchUploadResponse{Reply: hostReply(iso.CodeApproved)}},
+		fixture{name: "settlement_after_upload", env: env(63), req: iso.SettlementRequest{Totals: totals, Currency: iso.USD, AfterUpload: true},
+			resp: iso.SettlementResponse{Reply: hostReply(iso.CodeApproved), AfterUpload: true, Verdict: iso.VerdictBalanced, Domestic: iso.VerdictBalanced}},
+	)
+}
+
+// iso87HostToHostFixtures are ProfileHostToHost's: the void a 0400 with F39
+// 17 repeated as 0401, F74–F97 totals, F90 on reversals.
+func iso87HostToHostFixtures(t testing.TB) []fixture {
 	fx := commonFixtures(t, usd, panVisa, "0123456789ABCDEFFEDCBA9876543210")
 	sale := fx[0]
 	entries := batchEntries(usd, panVisa)

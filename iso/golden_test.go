@@ -34,12 +34,17 @@ func dialects(t testing.TB) map[string]struct {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h2h, err := iso.ISO87(iso.WithClock(fixedClock), iso.WithISO87Profile(iso.ProfileHostToHost))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return map[string]struct {
 		d        iso.Dialect
 		fixtures []fixture
 	}{
-		"cup":   {cup, cupFixtures(t)},
-		"iso87": {i87, iso87Fixtures(t)},
+		"cup":       {cup, cupFixtures(t)},
+		"iso87":     {i87, iso87Fixtures(t)},
+		"iso87_h2h": {h2h, iso87HostToHostFixtures(t)},
 	}
 }
 
@@ -146,12 +151,29 @@ func TestGoldenFixtures(t *testing.T) {
 // hostView is the request as a host can read it back: the wire does not
 // carry everything a terminal knows (CUP sends no request time; a CUP upload
 // record no kind, RRN or time; an ISO87 refund only the original RRN).
+func terminalProfile(d iso.Dialect) bool {
+	p, ok := d.(interface{ Profile() iso.ISO87Profile })
+	return ok && p.Profile() == iso.ProfileTerminal
+}
+
+func invoiceOf(i iso.Invoice, s iso.STAN) iso.Invoice {
+	if i == 0 {
+		return iso.Invoice(s)
+	}
+	return i
+}
+
 func hostView(d iso.Dialect, r iso.Request) iso.Request {
 	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location()) }
 	switch r := r.(type) {
 	case iso.VoidRequest:
 		if d.Name() == "CUP" {
 			r.Original.Time = time.Time{} // F61 of a void: batch and trace only
+		} else if terminalProfile(d) {
+			// F12/F13, F37, F38 and F62 (the invoice, the STAN when none
+			// was given); the original's STAN does not travel.
+			r.Original = iso.Original{Time: r.Original.Time, RRN: r.Original.RRN, AuthCode: r.Original.AuthCode,
+				Amount: r.Original.Amount, Invoice: invoiceOf(r.Original.Invoice, r.Original.STAN)}
 		} else {
 			r.Original.Batch = 0 // F90 carries no batch
 		}
@@ -165,6 +187,11 @@ func hostView(d iso.Dialect, r iso.Request) iso.Request {
 		}
 		return r
 	case iso.BatchUploadRequest:
+		if terminalProfile(d) { // F62 carries the invoice, the STAN when none was given
+			e := r.Entries[0]
+			e.Invoice = invoiceOf(e.Invoice, e.STAN)
+			return iso.BatchUploadRequest{Entries: []iso.BatchEntry{e}}
+		}
 		if d.Name() != "CUP" || r.Entries[0].Kind == iso.KindRefund {
 			return r
 		}

@@ -146,36 +146,56 @@ func (d *cupDialect) RefusalCode(why Refusal) ResponseCode {
 	return CodeFormatError
 }
 
-// Mandatory request fields, ISO87 (terminal conventions of resza/MAB
+// Mandatory request fields, ISO87 terminal profile (resza/MAB
 // source/tranproc.c SetCommReqField: every request sets 3, 11, 24, 41, 42;
-// financial ones add 4 (not on a balance inquiry), 22 and 25; formats per
-// jpos/jPOS jpos/src/main/java/org/jpos/iso/packager/ISO87APackager.java).
-// F24 (NII) and F62 (invoice) are not demanded: posswitch's ISO87 profile
-// sends neither yet, and hosts without a TPDU do without.
+// financial ones add 4 (not on a balance inquiry), 22 and 25, and
+// PackInvoice F62; formats per jpos/jPOS
+// jpos/src/main/java/org/jpos/iso/packager/ISO87APackager.java).
 // Network management is posswitch's 0800 with F70 (ISO 8583:1987 field 70,
 // n3) rather than MAB's 0800 920000, so F3 is not demanded there.
 var iso87Mandatory = map[Kind][]int{
-	KindSale:           {3, 4, 11, 22, 25, 41, 42}, // MAB SetCommReqField, glTranConfig "SALE"
-	KindBalanceInquiry: {3, 11, 22, 25, 41, 42},    // MAB SetCommReqField without an amount
-	KindVoid:           {3, 4, 11, 25, 41, 42},     // MAB TransVoid (F37/F38 when known)
-	KindRefund:         {3, 4, 11, 22, 25, 41, 42}, // MAB glTranConfig "REFUND"
-	KindReversal:       {3, 4, 11, 41, 42},         // MAB TranReversal: a copy of the request
-	KindSettlement:     {3, 11, 41, 42, 60},        // MAB TransSettleSubNew (F60 batch)
-	KindBatchUpload:    {3, 4, 11, 41, 42, 60},     // MAB TransUpLoad (F60 original MTI + STAN)
+	KindSale:           {3, 4, 11, 22, 24, 25, 41, 42, 62},         // MAB SetCommReqField, glTranConfig "SALE", PackInvoice
+	KindBalanceInquiry: {3, 11, 22, 24, 25, 41, 42},                // MAB SetCommReqField without an amount
+	KindVoid:           {3, 4, 11, 22, 24, 25, 37, 41, 42, 62},     // MAB TransVoid: 0200 020000 with the original's F37 and invoice
+	KindRefund:         {3, 4, 11, 22, 24, 25, 41, 42, 62},         // MAB glTranConfig "REFUND"
+	KindReversal:       {3, 4, 11, 24, 39, 41, 42},                 // MAB TranReversal: a copy of the request (F39 the reason)
+	KindSettlement:     {3, 11, 24, 41, 42, 60, 63},                // MAB TransSettleSubNew (F60 batch, F63 totals)
+	KindBatchUpload:    {3, 4, 11, 22, 24, 25, 39, 41, 42, 60, 62}, // MAB TransUpLoad (F60 original MTI + STAN, F39, F62)
+	KindSignOn:         {11, 24, 41, 42, 70},
+	KindSignOff:        {11, 24, 41, 42, 70},
+	KindEcho:           {11, 24, 41, 42, 70},
+}
+
+// Mandatory request fields, ISO87 host-to-host profile: as the terminal
+// profile without F24 and F62 (no TPDU, no invoice), the void a 0400 with
+// F39 17 and F90, settlement totals in F74–F77, F86–F89 and F97
+// (ISO 8583:1987 formats, jPOS ISO87APackager).
+var iso87H2HMandatory = map[Kind][]int{
+	KindSale:           {3, 4, 11, 22, 25, 41, 42},
+	KindBalanceInquiry: {3, 11, 22, 25, 41, 42},
+	KindVoid:           {3, 4, 11, 25, 37, 39, 41, 42, 90},
+	KindRefund:         {3, 4, 11, 22, 25, 41, 42},
+	KindReversal:       {3, 4, 11, 39, 41, 42, 90},
+	KindSettlement:     {3, 11, 41, 42, 60, 74, 75, 76, 77, 86, 87, 88, 89, 97},
+	KindBatchUpload:    {3, 4, 11, 41, 42, 60},
 	KindSignOn:         {11, 41, 42, 70},
 	KindSignOff:        {11, 41, 42, 70},
 	KindEcho:           {11, 41, 42, 70},
 }
 
-// MandatoryFields: see HostRules and iso87Mandatory.
+// MandatoryFields: see HostRules, iso87Mandatory and iso87H2HMandatory.
 func (d *iso87Dialect) MandatoryFields(r Request) []int {
+	table := iso87Mandatory
+	if !d.terminal() {
+		table = iso87H2HMandatory
+	}
 	switch r.(type) {
 	case PaymentCodeSaleRequest:
-		return append(append([]int(nil), iso87Mandatory[KindSale]...), d.codeField)
+		return append(append([]int(nil), table[KindSale]...), d.codeField)
 	case QROrderCreateRequest, QROrderQueryRequest, QROrderCloseRequest:
 		return qrMandatory(r, d.qr)
 	}
-	return iso87Mandatory[r.Kind()]
+	return table[r.Kind()]
 }
 
 // MACRequired: posswitch's ISO87 profile signs every financial request with

@@ -16,7 +16,7 @@ import (
 // mandatory, and a MAC where the host demands one. A builder that drops a
 // mandatory field fails here before a strict host refuses it.
 func TestRecordedRequestsMeetTheHostRules(t *testing.T) {
-	for _, name := range []string{"cup", "iso87"} {
+	for _, name := range []string{"cup", "iso87", "iso87_h2h"} {
 		d := dialectByName(t, name)
 		rules, ok := d.(iso.HostRules)
 		if !ok {
@@ -91,6 +91,8 @@ func dialectByName(t *testing.T, name string) iso.Dialect {
 	switch name {
 	case "cup":
 		d, err = iso.CUP()
+	case "iso87_h2h":
+		d, err = iso.ISO87(iso.WithISO87Profile(iso.ProfileHostToHost))
 	default:
 		d, err = iso.ISO87()
 	}

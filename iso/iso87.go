@@ -2,6 +2,7 @@ package iso
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -67,49 +68,64 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 	m.Set(41, string(env.Terminal))
 	m.Set(42, string(env.Merchant))
 	batch := env.Batch.String()
+	term := d.terminal()
 	financial := func(mti, proc string, a Amount) {
 		m.MTI = mti
 		m.Set(3, proc)
 		setAmount(m, a)
 		setLocalTime(m, env.Time)
+		if term {
+			m.Set(24, d.niiOf())
+		}
 		m.Set(25, "00")
 		m.Set(60, batch)
 		m.Set(64, macPlaceholder)
 	}
+	// invoice is F62 of the terminal profile (resza/MAB source/tranproc.c
+	// PackInvoice: the terminal's invoice number, n6).
+	invoice := func(i Invoice, s STAN) {
+		if term {
+			m.Set(62, invoiceOr(i, s))
+		}
+	}
+	card := func(c Card) error {
+		if c.PINBlock != nil && d.noPINPad {
+			return invalid("Card.PINBlock", "this terminal declares no PIN entry capability (WithPINEntryCapability(false))")
+		}
+		_ = setCardFields(m, c, "=", nil) // no encrypter: cannot fail
+		m.Set(22, d.entryWire(c.Entry.Method))
+		return nil
+	}
 	switch r := r.(type) {
 	case SaleRequest:
 		financial("0200", "000000", r.Amount)
-		_ = setCardFields(m, r.Card, "=", nil) // no encrypter: cannot fail
+		if err := card(r.Card); err != nil {
+			return nil, err
+		}
+		invoice(env.Invoice, env.STAN)
 	case PaymentCodeSaleRequest:
 		financial("0200", "000000", r.Amount)
-		m.Set(22, EntryMode{Method: EntryBarcode}.wire())
+		m.Set(22, d.entryWire(EntryBarcode))
 		m.Set(d.codeField, formatTLV([]tlvElem{{tagPaymentCode, string(r.Code)}}))
+		invoice(env.Invoice, env.STAN)
 	case BalanceInquiryRequest:
 		financial("0200", "310000", Amount{})
 		m.Unset(4)
 		m.Set(49, r.Currency.Numeric)
-		_ = setCardFields(m, r.Card, "=", nil) // no encrypter: cannot fail
+		if err := card(r.Card); err != nil {
+			return nil, err
+		}
 	case VoidRequest:
-		if r.Original.Time.IsZero() {
-			return nil, invalid("Original.Time", "an ISO87 void needs the original's time for F90")
+		if err := d.buildVoid(m, r, financial, card); err != nil {
+			return nil, err
 		}
-		financial("0400", "000000", r.Original.Amount)
-		m.Set(25, "17") // customer cancellation: this reversal is a void
-		if r.Card != nil {
-			_ = setCardFields(m, *r.Card, "=", nil)
-			m.Unset(35) // a reversal carries no track data
-		}
-		if r.Original.RRN != "" {
-			m.Set(37, string(r.Original.RRN))
-		}
-		if r.Original.AuthCode != "" {
-			m.Set(38, string(r.Original.AuthCode))
-		}
-		m.Set(90, originalDataElements("0200", r.Original.STAN, r.Original.Time))
 	case RefundRequest:
 		financial("0200", "200000", r.Amount)
-		_ = setCardFields(m, r.Card, "=", nil) // no encrypter: cannot fail
+		if err := card(r.Card); err != nil {
+			return nil, err
+		}
 		m.Set(37, string(r.Original.RRN))
+		invoice(env.Invoice, env.STAN)
 	case SettlementRequest:
 		proc := "920000"
 		if r.AfterUpload {
@@ -119,7 +135,14 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		m.Set(3, proc)
 		m.Set(49, r.Currency.Numeric)
 		m.Set(60, batch)
-		if err := setISO87Totals(m, r.Totals.Domestic); err != nil {
+		if term {
+			m.Set(24, d.niiOf())
+			f63, err := terminalTotalsF63(r.Totals.Domestic)
+			if err != nil {
+				return nil, err
+			}
+			m.Set(63, f63)
+		} else if err := setISO87Totals(m, r.Totals.Domestic); err != nil {
 			return nil, err
 		}
 		m.Set(64, macPlaceholder)
@@ -128,7 +151,7 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 			return nil, invalid("Entries", "ISO87 uploads one entry per 0320")
 		}
 		e := r.Entries[0]
-		mti, proc := iso87Original(e.Kind)
+		mti, proc := d.iso87Original(e.Kind)
 		financial("0320", proc, e.Amount)
 		m.Unset(25)
 		setLocalTime(m, e.Time)
@@ -141,7 +164,28 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		if e.AuthCode != "" {
 			m.Set(38, string(e.AuthCode))
 		}
-		m.Set(60, mti+e.STAN.String()+string(e.RRN))
+		if !term {
+			m.Set(60, mti+e.STAN.String()+string(e.RRN))
+			break
+		}
+		if e.Kind == KindVoid || e.Voided {
+			return nil, invalid("Entries", "the terminal profile does not upload a void or a voided sale")
+		}
+		// resza/MAB source/tranproc.c TransUpLoad: the original's proc
+		// code with its last digit 1, F22, F25, F39 (the original
+		// response: an entry is approved), F62 its invoice, F60 the
+		// original MTI, STAN and 12 spaces. No batch number travels: the
+		// host files it in the batch it is settling.
+		m.Set(3, proc[:5]+"1")
+		method := e.Entry
+		if method == "" {
+			method = "00" // ISO 8583:1987 F22 positions 1-2: unknown
+		}
+		m.Set(22, d.entryWire(method))
+		m.Set(25, "00")
+		m.Set(39, string(CodeApproved))
+		m.Set(60, mti+e.STAN.String()+strings.Repeat(" ", 12))
+		m.Set(62, invoiceOr(e.Invoice, e.STAN))
 	case SignOnRequest:
 		m.MTI = "0800"
 		m.Set(48, formatTLV([]tlvElem{{tagKeyScheme, cupSchemeCodes[r.Scheme]}}))
@@ -158,13 +202,101 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 	default:
 		return nil, fmt.Errorf("%w: %s request in ISO87 (it closes an upload with a settlement after upload)", ErrUnsupported, r.Kind())
 	}
+	if term && m.MTI == "0800" {
+		m.Set(24, d.niiOf()) // MAB SetCommReqField sets F24 on every request
+	}
 	return m, nil
 }
 
+// buildVoid spells a void. Terminal profile: 0200 020000 (resza/MAB
+// source/global.c glTranConfig "VOID", source/tranproc.c TransVoid and
+// SetCommReqField; MohamedHassanNasr/EDC-ANDROID-SUNMI
+// .../utils/TransConstant.java), the original's amount, local date and
+// time (F12/F13), RRN (F37), auth code (F38) and invoice (F62), F25 the
+// POS condition 00, the card keyed from the journal (F2/F14, F22 01x) when
+// no card is read; it is reversible like a sale. Host-to-host profile: a
+// 0400 customer-cancellation reversal, F39 17 (ISO 8583:1987 response
+// code 17 "customer cancellation"; F25 stays the POS condition 00, as
+// ISO 8583:1987 F25 17 would mean a returned item), F37/F38 and F90 of the
+// original.
+func (d *iso87Dialect) buildVoid(m *Message, r VoidRequest, financial func(string, string, Amount), card func(Card) error) error {
+	if r.Original.Time.IsZero() {
+		return invalid("Original.Time", "an ISO87 void needs the original's time (F12/F13, F90)")
+	}
+	if err := r.Original.Invoice.Validate(); err != nil {
+		return prefixField("Original", err)
+	}
+	if d.terminal() {
+		financial("0200", "020000", r.Original.Amount)
+		setLocalTime(m, r.Original.Time)
+		m.Set(22, d.entryWire(EntryManual))
+		if r.Card != nil {
+			if err := card(*r.Card); err != nil {
+				return err
+			}
+			m.Unset(35) // MAB SetCommReqField: a swiped card's void sends F2/F14 from the log, not the track
+		}
+		m.Set(62, invoiceOr(r.Original.Invoice, r.Original.STAN))
+	} else {
+		financial("0400", "000000", r.Original.Amount)
+		m.Set(39, string(CodeCustomerCancel))
+		if r.Card != nil {
+			if err := card(*r.Card); err != nil {
+				return err
+			}
+			m.Unset(35) // a reversal carries no track data
+		}
+		m.Set(90, originalDataElements("0200", r.Original.STAN, r.Original.Time))
+	}
+	if r.Original.RRN != "" {
+		m.Set(37, string(r.Original.RRN))
+	}
+	if r.Original.AuthCode != "" {
+		m.Set(38, string(r.Original.AuthCode))
+	}
+	return nil
+}
+
+// terminalTotalsF63 spells the terminal profile's settlement totals, F63
+// LLL 90 (resza/MAB source/tranproc.c TransSettleSubNew): sales count n3,
+// sales amount n12, refund count n3, refund amount n12, then 60 zeros.
+func terminalTotalsF63(c ClassTotals) (string, error) {
+	for _, n := range []int{c.DebitCount, c.CreditCount} {
+		if n < 0 || n > 999 {
+			return "", invalid("Totals", "a count over 999 does not fit F63 (settle before: BatchLimit)")
+		}
+	}
+	for _, a := range []int64{c.DebitAmount, c.CreditAmount} {
+		if a < 0 || a > 999_999_999_999 {
+			return "", invalid("Totals", "an amount over twelve digits does not fit F63")
+		}
+	}
+	if c.DebitReversalCount != 0 || c.CreditReversalCount != 0 || c.DebitReversalAmount != 0 || c.CreditReversalAmount != 0 {
+		return "", invalid("Totals", "F63 has no reversal totals; the terminal profile leaves voided sales out")
+	}
+	return fmt.Sprintf("%03d%012d%03d%012d", c.DebitCount, c.DebitAmount, c.CreditCount, c.CreditAmount) + strings.Repeat("0", 60), nil
+}
+
+// terminalTotalsOf reads F63 back.
+func terminalTotalsOf(v string) (ClassTotals, error) {
+	if len(v) < 30 || !isDigits(v) {
+		return ClassTotals{}, malformed(63, "want sales and refund counts and amounts, digits")
+	}
+	var c ClassTotals
+	c.DebitCount, _ = strconv.Atoi(v[0:3])
+	c.DebitAmount, _ = strconv.ParseInt(v[3:15], 10, 64)
+	c.CreditCount, _ = strconv.Atoi(v[15:18])
+	c.CreditAmount, _ = strconv.ParseInt(v[18:30], 10, 64)
+	return c, nil
+}
+
 // iso87Original is the MTI and processing code a batch entry was sent with.
-func iso87Original(k Kind) (mti, proc string) {
+func (d *iso87Dialect) iso87Original(k Kind) (mti, proc string) {
 	switch k {
 	case KindVoid:
+		if d.terminal() {
+			return "0200", "020000"
+		}
 		return "0400", "000000"
 	case KindRefund:
 		return "0200", "200000"

@@ -16,8 +16,10 @@ func (d *iso87Dialect) ParseResponse(req, reply *Message) (Response, error) {
 	return d.parseResponse(d, req, reply)
 }
 
+// echoFields: a reply repeats these when the request carried them (F24
+// and F62 only come from the terminal profile).
 func (d *iso87Dialect) echoFields() []int {
-	return []int{2, 3, 4, 7, 11, 25, 41, 42, 49, 60, 70, 90}
+	return []int{2, 3, 4, 7, 11, 24, 25, 41, 42, 49, 60, 62, 70, 90}
 }
 
 func (d *iso87Dialect) classify(m *Message) (Kind, error) {
@@ -28,6 +30,10 @@ func (d *iso87Dialect) classify(m *Message) (Kind, error) {
 	switch m.MTI {
 	case "0200":
 		switch f3 {
+		case "020000":
+			if d.terminal() {
+				return KindVoid, nil
+			}
 		case "000000":
 			if _, ok := paymentCodeOf(m, d.codeField); ok {
 				return KindPaymentCodeSale, nil
@@ -39,7 +45,10 @@ func (d *iso87Dialect) classify(m *Message) (Kind, error) {
 			return KindRefund, nil
 		}
 	case "0400", "0401":
-		if m.Value(25) == "17" {
+		// Host-to-host: a void is a customer-cancellation reversal (F39
+		// 17) of an approved transaction, so it names the original's RRN;
+		// a recovery reversal carries no F37.
+		if !d.terminal() && m.Value(39) == string(CodeCustomerCancel) && m.Has(37) {
 			return KindVoid, nil
 		}
 		return KindReversal, nil
@@ -72,7 +81,10 @@ func (d *iso87Dialect) ParseRequest(m *Message) (Envelope, Request, error) {
 	if env.Time, err = d.transmissionTimeOf(7, m.Value(7)); err != nil {
 		return Envelope{}, nil, err
 	}
-	if v, ok := m.Get(60); ok && len(v) >= 6 {
+	// A 0320's F60 is the original MTI and STAN, not a batch number
+	// (resza/MAB source/tranproc.c TransUpLoad): the host files the upload
+	// in the batch it is settling for the terminal (Envelope.Batch zero).
+	if v, ok := m.Get(60); ok && len(v) >= 6 && m.MTI != "0320" {
 		b, err := parseN6(60, v[:6])
 		if err != nil {
 			return Envelope{}, nil, err
@@ -104,24 +116,31 @@ func (d *iso87Dialect) parseRequestOf(kind Kind, m *Message) (Request, error) {
 		return nil, err
 	}
 	if r, ok, err := d.parseSharedRequest(kind, m, amount, d.originalOf); ok {
-		return r, err
+		return iso87PINFromBlock(r), err
 	}
 	switch kind {
 	case KindRefund:
 		card, err := cardOf(m)
+		card.Entry.PINEntered = card.PINBlock != nil
 		return RefundRequest{Amount: amount, Card: card, Original: Original{RRN: RRN(m.Value(37))}}, err
 	case KindReversal:
-		orig, err := d.originalOf(m, amount)
+		orig, err := d.reversedOf(m, amount)
 		if err != nil {
 			return nil, err
 		}
 		copyOf := m.Clone()
-		copyOf.MTI = m.Value(90)[:4]
+		copyOf.MTI = "0200" // every reversible ISO87 request is a 0200
+		if m.Has(90) {
+			copyOf.MTI = m.Value(90)[:4]
+		}
 		of, err := d.classify(copyOf)
 		return ReversalRequest{Of: of, Amount: amount, Original: Original{STAN: orig.STAN, Time: orig.Time},
 			Reason: ResponseCode(m.Value(39)), Advice: m.MTI[2] == '2', Repeat: m.MTI[3] == '1'}, err
 	case KindSettlement:
 		t, err := iso87TotalsOf(m)
+		if d.terminal() {
+			t, err = terminalTotalsOf(m.Value(63))
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -141,8 +160,62 @@ func (d *iso87Dialect) parseRequestOf(kind Kind, m *Message) (Request, error) {
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, kind)
 }
 
-// originalOf reads F90 and the RRN and auth code a void carries.
+// iso87PINFromBlock: F22's third digit is the terminal's PIN entry
+// capability in ISO 8583:1987, so whether a PIN came with the card is
+// whether F52 did.
+func iso87PINFromBlock(r Request) Request {
+	switch v := r.(type) {
+	case SaleRequest:
+		v.Card.Entry.PINEntered = v.Card.PINBlock != nil
+		return v
+	case BalanceInquiryRequest:
+		v.Card.Entry.PINEntered = v.Card.PINBlock != nil
+		return v
+	case VoidRequest:
+		if v.Card != nil {
+			c := *v.Card
+			c.Entry.PINEntered = c.PINBlock != nil
+			v.Card = &c
+		}
+		return v
+	}
+	return r
+}
+
+// reversedOf is what a reversal names: F90 in the host-to-host profile;
+// in the terminal profile, a copy of the request, its own STAN and local
+// time (resza/MAB source/tranproc.c TranReversal).
+func (d *iso87Dialect) reversedOf(m *Message, amount Amount) (Original, error) {
+	if d.terminal() && !m.Has(90) {
+		t, err := d.hostTime(m)
+		if err != nil {
+			return Original{}, err
+		}
+		stan, err := parseN6(11, m.Value(11))
+		return Original{STAN: STAN(stan), Time: t, Amount: amount}, err
+	}
+	return d.originalOf(m, amount)
+}
+
+// originalOf reads the original a void names: host-to-host F90 and the RRN
+// and auth code; terminal profile F37, F38, F12/F13 and the invoice (F62),
+// the original's STAN unknown (zero: a host finds it by RRN).
 func (d *iso87Dialect) originalOf(m *Message, amount Amount) (Original, error) {
+	if d.terminal() {
+		t, err := d.hostTime(m)
+		if err != nil {
+			return Original{}, err
+		}
+		o := Original{Time: t, RRN: RRN(m.Value(37)), AuthCode: AuthCode(m.Value(38)), Amount: amount}
+		if v, ok := m.Get(62); ok {
+			n, err := parseN6(62, v)
+			if err != nil {
+				return Original{}, err
+			}
+			o.Invoice = Invoice(n)
+		}
+		return o, nil
+	}
 	f90 := m.Value(90)
 	if len(f90) != 42 || !isDigits(f90) {
 		return Original{}, malformed(90, "want 42 digits of original data")
@@ -166,14 +239,29 @@ func (d *iso87Dialect) uploadEntryOf(m *Message, amount Amount) (BatchEntry, err
 		return BatchEntry{}, err
 	}
 	kind := KindSale
+	proc := m.Value(3)
+	if d.terminal() && len(proc) == 6 {
+		proc = proc[:5] + "0" // TransUpLoad: the original's proc code, last digit 1
+	}
 	switch {
-	case f60[:4] == "0400":
+	case f60[:4] == "0400", proc == "020000":
 		kind = KindVoid
-	case m.Value(3) == "200000":
+	case proc == "200000":
 		kind = KindRefund
 	}
-	return BatchEntry{Kind: kind, STAN: STAN(stan), Time: t, Amount: amount, RRN: RRN(m.Value(37)),
-		AuthCode: AuthCode(m.Value(38)), PAN: PAN(m.Value(2))}, nil
+	e := BatchEntry{Kind: kind, STAN: STAN(stan), Time: t, Amount: amount, RRN: RRN(m.Value(37)),
+		AuthCode: AuthCode(m.Value(38)), PAN: PAN(m.Value(2))}
+	if v := m.Value(22); len(v) == 3 && v[:2] != "00" {
+		e.Entry = EntryMethod(v[:2])
+	}
+	if v, ok := m.Get(62); ok {
+		n, err := parseN6(62, v)
+		if err != nil {
+			return BatchEntry{}, err
+		}
+		e.Invoice = Invoice(n)
+	}
+	return e, nil
 }
 
 func iso87TotalsOf(m *Message) (ClassTotals, error) {

@@ -3,9 +3,13 @@ package iso
 import "fmt"
 
 // How an ISO87 terminal recovers a request whose outcome it does not know
-// (ISO 8583:1987 repeat and advice MTIs, moov-io/iso8583 docs/mti.md): sales, payment-code sales and refunds are reversed by the
-// 0400 → 0401 → 0420 → 0421 ladder; a void is itself a reversal, so it is
-// repeated (0401) until acknowledged and its effect stands.
+// (ISO 8583:1987 repeat and advice MTIs, moov-io/iso8583 docs/mti.md):
+// sales, payment-code sales and refunds are reversed by the
+// 0400 → 0401 → 0420 → 0421 ladder. In the terminal profile a void (0200
+// 020000) is reversed the same way (resza/MAB source/global.c glTranConfig
+// marks VOID NEED_REVERSAL); in the host-to-host profile a void is itself
+// a reversal, so it is repeated (0401) until acknowledged and its effect
+// stands.
 
 func (d *iso87Dialect) Recovery(req *Message) (Recovery, error) {
 	kind, err := d.classify(req)
@@ -16,6 +20,9 @@ func (d *iso87Dialect) Recovery(req *Message) (Recovery, error) {
 	case KindSale, KindPaymentCodeSale, KindRefund:
 		return RecoveryReverse, nil
 	case KindVoid:
+		if d.terminal() {
+			return RecoveryReverse, nil
+		}
 		return RecoveryRepeat, nil
 	}
 	return RecoveryNone, nil
@@ -50,7 +57,13 @@ func (d *iso87Dialect) reversalMTI(attempt int) string {
 
 // Reversal copies the request minus tracks and PIN data (the PAN and expiry
 // a swiped track carried move to F2/F14 so the host can find the card),
-// keeps the STAN, sets the reason in F39 and the original in F90.
+// keeps the STAN, sets the reason in F39 and a fresh F7: F7 is the
+// transmission date and time (jPOS ISO87APackager's field name), and a
+// host that keys messages on F11 + F7 would take a copy of the original's
+// for the original. The host-to-host profile carries the original's MTI,
+// STAN and F7 in F90; the terminal profile sends the copy as resza/MAB
+// source/tranproc.c TranReversal does, with no F90 (the host finds the
+// original by the same STAN).
 func (d *iso87Dialect) Reversal(orig *Message, reason ReversalReason, attempt int) (*Message, error) {
 	rec, err := d.Recovery(orig)
 	if err != nil {
@@ -75,6 +88,7 @@ func (d *iso87Dialect) Reversal(orig *Message, reason ReversalReason, attempt in
 		return nil, err
 	}
 	r := orig.Clone()
+	r.Set(7, transmissionTime(d.clock()))
 	if t, ok := orig.Get(35); ok && !orig.Has(2) {
 		track := Track2(t)
 		r.Set(2, track.PAN().Digits())
@@ -84,15 +98,20 @@ func (d *iso87Dialect) Reversal(orig *Message, reason ReversalReason, attempt in
 	}
 	stripForReversal(r)
 	r.MTI = d.reversalMTI(attempt)
-	r.Unset(37)
 	r.Unset(64)
 	r.Set(39, string(code))
+	if d.terminal() {
+		r.Set(64, macPlaceholder)
+		return r, nil // a copy: a void's F37 (the sale's RRN) stays
+	}
+	r.Unset(37)
 	r.Set(90, originalDataElements(orig.MTI, STAN(stan), sent))
 	r.Set(64, macPlaceholder) // Encode moves it to F128: F90 needs the secondary bitmap
 	return r, nil
 }
 
-// Repeat resends a void (itself a 0400) as 0401 from the second attempt on.
+// Repeat resends a host-to-host void (itself a 0400) as 0401 from the
+// second attempt on, with a fresh F7 (the original's is in F90).
 func (d *iso87Dialect) Repeat(orig *Message, attempt int) (*Message, error) {
 	rec, err := d.Recovery(orig)
 	if err != nil {
@@ -105,6 +124,7 @@ func (d *iso87Dialect) Repeat(orig *Message, attempt int) (*Message, error) {
 		return nil, invalid("Attempt", "must not be negative")
 	}
 	r := orig.Clone()
+	r.Set(7, transmissionTime(d.clock()))
 	if attempt > 0 {
 		r.MTI = orig.MTI[:3] + "1"
 	}
@@ -113,19 +133,26 @@ func (d *iso87Dialect) Repeat(orig *Message, attempt int) (*Message, error) {
 	return r, nil
 }
 
-// Totals adds a batch the ISO87 way: sales are debits and refunds credits;
-// a void, being a reversal of its sale, counts as a debit reversal, so the
-// net (F97) is sales net of voids (the US-style terminal convention of
-// resza/MAB source/tranproc.c TransSettleSubNew: sales and refunds, voided
-// sales left out).
+// Totals adds a batch the ISO87 way. Terminal profile: the sales and the
+// refunds F63 carries, a voided sale and its void left out (resza/MAB
+// source/tranproc.c TransSettleSubNew totals sales and refunds only).
+// Host-to-host: sales are debits and refunds credits; a void, being a
+// reversal of its sale, counts as a debit reversal, so the net (F97) is
+// sales net of voids.
 func (d *iso87Dialect) Totals(entries []BatchEntry) Totals {
 	var c ClassTotals
 	for _, e := range entries {
 		switch e.Kind {
 		case KindSale, KindPaymentCodeSale:
+			if d.terminal() && e.Voided {
+				continue
+			}
 			c.DebitCount++
 			c.DebitAmount += e.Amount.Minor
 		case KindVoid:
+			if d.terminal() {
+				continue
+			}
 			c.DebitReversalCount++
 			c.DebitReversalAmount += e.Amount.Minor
 		case KindRefund:
@@ -136,13 +163,21 @@ func (d *iso87Dialect) Totals(entries []BatchEntry) Totals {
 	return Totals{Domestic: c}
 }
 
-// BatchLimit: F74–F77 count in ten digits; no terminal reaches that.
-func (d *iso87Dialect) BatchLimit() int { return 0 }
+// BatchLimit: the terminal profile's F63 counts in three digits, so 999;
+// host-to-host F74–F77 count in ten, which no terminal reaches.
+func (d *iso87Dialect) BatchLimit() int {
+	if d.terminal() {
+		return 999
+	}
+	return 0
+}
 
 // PlanUpload: a balanced 0510 (00) closes the batch; out of balance (95),
-// every pending entry goes up one a 0320 and a second settlement, 0500
-// 960000, closes it (the Hypercom/TSYS-style terminal flow of resza/MAB
-// source/tranproc.c TransSettleSubNew and TransUpLoad).
+// the entries go up one a 0320 and a second settlement, 0500 960000,
+// closes it (the Hypercom/TSYS-style terminal flow of resza/MAB
+// source/tranproc.c TransSettleSubNew and TransUpLoad). The terminal
+// profile uploads no void and no voided sale (TransUpLoad skips TS_VOID
+// records); host-to-host uploads every entry.
 func (d *iso87Dialect) PlanUpload(v SettlementResponse, pending []BatchEntry, _ int, t Totals, c Currency) (UploadPlan, error) {
 	switch v.Verdict {
 	case VerdictBalanced:
@@ -153,6 +188,9 @@ func (d *iso87Dialect) PlanUpload(v SettlementResponse, pending []BatchEntry, _ 
 	}
 	plan := UploadPlan{Close: SettlementRequest{Totals: t, Currency: c, AfterUpload: true}}
 	for i, e := range pending {
+		if d.terminal() && (e.Kind == KindVoid || e.Voided) {
+			continue
+		}
 		plan.Steps = append(plan.Steps, UploadStep{Request: BatchUploadRequest{Entries: []BatchEntry{e}}, Entries: []int{i}})
 	}
 	return plan, nil

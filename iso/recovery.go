@@ -15,7 +15,7 @@ const (
 	// to reverse (by default 00, 12 invalid transaction, 25 original not
 	// found): nothing moved.
 	OutcomeReversed
-	// OutcomeApproved: the repeated request (refund advice, ISO87 void) is
+	// OutcomeApproved: the repeated request (refund advice, ISO87 host-to-host void) is
 	// approved, as a first send's approval would be; its effect stands.
 	OutcomeApproved
 	// OutcomeDuplicate: 94, the host already has this request. It counts as

@@ -28,6 +28,9 @@ type Envelope struct {
 	// in a security module; WorkingKeys implements it in software and
 	// prints masked.
 	Tracks TrackEncrypter
+	// Invoice is the receipt number ISO87's terminal profile sends in F62;
+	// zero sends the STAN (resza/MAB source/tranproc.c PackInvoice).
+	Invoice Invoice
 }
 
 func (e Envelope) validate() error {
@@ -41,6 +44,9 @@ func (e Envelope) validate() error {
 	}
 	if e.KeyScheme < 0 || e.KeyScheme > KeysDoubleDESTrack {
 		return invalid("KeyScheme", "unknown key scheme")
+	}
+	if err := e.Invoice.Validate(); err != nil {
+		return err
 	}
 	if e.Operator != "" {
 		return e.Operator.Validate()
@@ -65,6 +71,9 @@ type Original struct {
 	RRN      RRN
 	AuthCode AuthCode
 	Amount   Amount
+	// Invoice is the original's receipt number (ISO87 terminal profile
+	// F62 of a void); zero means it was the original's STAN.
+	Invoice Invoice
 }
 
 // SaleRequest charges a card.

@@ -61,8 +61,10 @@ func usdOrCNY(dialect string) iso.Amount {
 }
 
 // TestReversalLadder: CUP resends the same 0400; ISO87 climbs 0400, 0401,
-// then 0420 and 0421 after the configured attempts, with F90 naming the
-// original and the PAN moved out of the stripped track.
+// then 0420 and 0421 after the configured attempts, the PAN moved out of
+// the stripped track, a fresh F7 on every attempt; host-to-host F90 names
+// the original (MTI, STAN, its F7), the terminal profile sends none
+// (resza/MAB source/tranproc.c TranReversal: a copy of the request).
 func TestReversalLadder(t *testing.T) {
 	ds := dialects(t)
 	cupSale, _ := ds["cup"].d.BuildRequest(env(42), iso.SaleRequest{Amount: cny, Card: swipedWithPIN(t)})
@@ -74,19 +76,24 @@ func TestReversalLadder(t *testing.T) {
 		}
 	}
 
+	later := fixtureTime.Add(90 * time.Second)
 	for _, tc := range []struct {
-		after int
-		want  []string
+		after   int
+		profile iso.ISO87Profile
+		want    []string
 	}{
-		{3, []string{"0400", "0401", "0401", "0420", "0421", "0421"}},
-		{1, []string{"0400", "0420", "0421"}},
-		{0, []string{"0400", "0401", "0401", "0401"}},
+		{3, iso.ProfileHostToHost, []string{"0400", "0401", "0401", "0420", "0421", "0421"}},
+		{1, iso.ProfileHostToHost, []string{"0400", "0420", "0421"}},
+		{0, iso.ProfileHostToHost, []string{"0400", "0401", "0401", "0401"}},
+		{3, iso.ProfileTerminal, []string{"0400", "0401", "0401", "0420", "0421"}},
 	} {
-		d, err := iso.ISO87(iso.WithClock(fixedClock), iso.WithAdviceAfter(tc.after))
+		now := fixtureTime
+		d, err := iso.ISO87(iso.WithClock(func() time.Time { return now }), iso.WithAdviceAfter(tc.after), iso.WithISO87Profile(tc.profile))
 		if err != nil {
 			t.Fatal(err)
 		}
 		sale, _ := d.BuildRequest(env(42), iso.SaleRequest{Amount: usd, Card: swipedWithPIN(t)})
+		now = later // the reversals go out 90 s after the sale
 		for attempt, want := range tc.want {
 			r, err := d.Reversal(sale, iso.ReasonTimeout, attempt)
 			if err != nil {
@@ -98,8 +105,15 @@ func TestReversalLadder(t *testing.T) {
 			if r.Value(2) != panVisa.Digits() || r.Value(14) != "2812" {
 				t.Errorf("PAN and expiry not moved out of the stripped track: F2 %q F14 %q", iso.PAN(r.Value(2)), r.Value(14))
 			}
-			if want := "0200" + "000042" + "0314103015" + "0000000000000000000000"; r.Value(90) != want {
-				t.Errorf("F90 = %s, want %s", r.Value(90), want)
+			if r.Value(7) != "0314103145" || r.Value(11) != "000042" {
+				t.Errorf("F7 %s F11 %s, want a fresh F7 0314103145 and the original's STAN", r.Value(7), r.Value(11))
+			}
+			want := "0200" + "000042" + "0314103015" + "0000000000000000000000"
+			if tc.profile == iso.ProfileTerminal {
+				want = ""
+			}
+			if r.Value(90) != want {
+				t.Errorf("%s: F90 = %q, want %q", tc.profile, r.Value(90), want)
 			}
 		}
 	}
@@ -112,6 +126,9 @@ func TestRecoveryPerKind(t *testing.T) {
 			"refund": iso.RecoveryRepeat, "balance_inquiry": iso.RecoveryNone, "sign_on": iso.RecoveryNone,
 			"qr_order_create": iso.RecoveryNone, "qr_order_query": iso.RecoveryNone, "settlement": iso.RecoveryNone},
 		"iso87": {"sale": iso.RecoveryReverse, "payment_code_sale": iso.RecoveryReverse, "refund": iso.RecoveryReverse,
+			"void": iso.RecoveryReverse, "balance_inquiry": iso.RecoveryNone, "sign_on": iso.RecoveryNone,
+			"qr_order_close": iso.RecoveryNone, "settlement": iso.RecoveryNone},
+		"iso87_h2h": {"sale": iso.RecoveryReverse, "payment_code_sale": iso.RecoveryReverse, "refund": iso.RecoveryReverse,
 			"void": iso.RecoveryRepeat, "balance_inquiry": iso.RecoveryNone, "sign_on": iso.RecoveryNone,
 			"qr_order_close": iso.RecoveryNone, "settlement": iso.RecoveryNone},
 	}

@@ -9,8 +9,10 @@ import (
 )
 
 // TestTotalsPerDialect: CUP settles gross (a voided sale stays a debit and
-// its void is a credit), domestic and foreign apart; ISO87 counts the void
-// as a debit reversal, so its net is sales net of voids.
+// its void is a credit), domestic and foreign apart; ISO87 host-to-host
+// counts the void as a debit reversal, so its net is sales net of voids;
+// the terminal profile leaves the voided sale and its void out (resza/MAB
+// source/tranproc.c TransSettleSubNew totals sales and refunds).
 func TestTotalsPerDialect(t *testing.T) {
 	amt := func(m int64) iso.Amount { return iso.Amount{Minor: m, Currency: iso.CNY} }
 	batch := []iso.BatchEntry{
@@ -31,7 +33,12 @@ func TestTotalsPerDialect(t *testing.T) {
 	if diff := cmp.Diff(wantCUP, cup); diff != "" {
 		t.Errorf("CUP totals (-want +got):\n%s", diff)
 	}
-	i87 := ds["iso87"].d.Totals(batch)
+	term := ds["iso87"].d.Totals(batch)
+	wantTerm := iso.Totals{Domestic: iso.ClassTotals{DebitCount: 4, DebitAmount: 14100, CreditCount: 1, CreditAmount: 5000}}
+	if diff := cmp.Diff(wantTerm, term); diff != "" {
+		t.Errorf("ISO87 terminal totals (-want +got):\n%s", diff)
+	}
+	i87 := ds["iso87_h2h"].d.Totals(batch)
 	wantISO := iso.Totals{Domestic: iso.ClassTotals{DebitCount: 5, DebitAmount: 34100, DebitReversalCount: 1,
 		DebitReversalAmount: 20000, CreditCount: 1, CreditAmount: 5000}}
 	if diff := cmp.Diff(wantISO, i87); diff != "" {
@@ -110,9 +117,15 @@ func TestPlanUpload(t *testing.T) {
 	if len(p.Steps) != 0 || p.Close != nil {
 		t.Errorf("ISO87 balanced: %d steps, close %#v; want the batch closed", len(p.Steps), p.Close)
 	}
-	p, _ = ds["iso87"].d.PlanUpload(iso.SettlementResponse{Verdict: iso.VerdictOutOfBalance, Domestic: iso.VerdictOutOfBalance}, pending, 0, usdTotals, iso.USD)
+	p, _ = ds["iso87_h2h"].d.PlanUpload(iso.SettlementResponse{Verdict: iso.VerdictOutOfBalance, Domestic: iso.VerdictOutOfBalance}, pending, 0, usdTotals, iso.USD)
 	if len(p.Steps) != len(pending) || p.Close != (iso.SettlementRequest{Totals: usdTotals, Currency: iso.USD, AfterUpload: true}) {
-		t.Errorf("ISO87 out of balance: %d steps, close %#v; want one a 0320 and 960000", len(p.Steps), p.Close)
+		t.Errorf("ISO87 host-to-host out of balance: %d steps, close %#v; want one a 0320 and 960000", len(p.Steps), p.Close)
+	}
+	// The terminal profile uploads neither a voided sale nor its void
+	// (resza/MAB source/tranproc.c TransUpLoad skips TS_VOID records).
+	p, _ = ds["iso87"].d.PlanUpload(iso.SettlementResponse{Verdict: iso.VerdictOutOfBalance, Domestic: iso.VerdictOutOfBalance}, pending, 0, usdTotals, iso.USD)
+	if want := []iso.STAN{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}; !cmp.Equal(want, iso87Stans(p)) || p.Close != (iso.SettlementRequest{Totals: usdTotals, Currency: iso.USD, AfterUpload: true}) {
+		t.Errorf("ISO87 terminal out of balance: STANs %v, close %#v; want %v and 960000", iso87Stans(p), p.Close, want)
 	}
 }
 
@@ -141,4 +154,14 @@ func TestSettlementVerdicts(t *testing.T) {
 	if err == nil {
 		t.Error("an ISO87 reply saying 00 and out of balance was built")
 	}
+}
+
+func iso87Stans(p iso.UploadPlan) []iso.STAN {
+	var out []iso.STAN
+	for _, s := range p.Steps {
+		for _, e := range s.Request.(iso.BatchUploadRequest).Entries {
+			out = append(out, e.STAN)
+		}
+	}
+	return out
 }

@@ -36,8 +36,9 @@ var wsPrefs = []string{
 var wsBinaryFields = map[string]bool{"52": true, "55": true, "64": true, "128": true}
 
 // TestWiresharkDissectsISO87Fixtures checks the recorded ISO 8583:1987
-// frames in testdata/iso87 against an independent decoder, Wireshark's
-// iso8583 dissector, which has its own ISO 8583:1987 field table.
+// frames in testdata/iso87 and testdata/iso87_h2h (both profiles) against
+// an independent decoder, Wireshark's iso8583 dissector, which has its own
+// ISO 8583:1987 field table.
 //
 // Each <name>.hex frame is turned into a text2pcap hex dump, wrapped in a
 // TCP segment to port 8583 by text2pcap and dissected by tshark as PDML.
@@ -66,15 +67,19 @@ func TestWiresharkDissectsISO87Fixtures(t *testing.T) {
 			t.Skipf("%s not on PATH (install the tshark package to run this test): %v", tool, err)
 		}
 	}
-	files, err := filepath.Glob("../testdata/iso87/*.hex")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no fixtures match ../testdata/iso87/*.hex")
+	var files []string
+	for _, dir := range []string{"iso87", "iso87_h2h"} { // both ISO87 profiles
+		got, err := filepath.Glob("../testdata/" + dir + "/*.hex")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			t.Fatalf("no fixtures match ../testdata/%s/*.hex", dir)
+		}
+		files = append(files, got...)
 	}
 	for _, file := range files {
-		base := strings.TrimSuffix(filepath.Base(file), ".hex")
+		base := filepath.Base(filepath.Dir(file)) + "/" + strings.TrimSuffix(filepath.Base(file), ".hex")
 		t.Run(base, func(t *testing.T) {
 			frame, want := wsLoadFixture(t, strings.TrimSuffix(file, ".hex"))
 			proto := wsDissect(t, frame)

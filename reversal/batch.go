@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -319,7 +320,22 @@ func (j *Journal) entries(b iso.BatchNumber, skipUploaded bool) ([]iso.BatchEntr
 		if pan, err := j.PAN(r); err == nil {
 			e.PAN = pan
 		}
+		// How the card was read and the invoice, as the request carried
+		// them (F22, F62), for an upload that repeats them.
+		if v := r.Request["22"]; len(v) == 3 {
+			e.Entry = iso.EntryMethod(v[:2])
+		}
+		e.Invoice = invoiceOf(r.Request["62"])
 		entries[i], ids[i] = e, r.ID
 	}
 	return entries, ids, nil
+}
+
+// invoiceOf reads a request's F62 invoice (n6); zero when it has none.
+func invoiceOf(v string) iso.Invoice {
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil || len(v) != 6 {
+		return 0
+	}
+	return iso.Invoice(n)
 }

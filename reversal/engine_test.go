@@ -35,8 +35,9 @@ func (h *teHost) Send(_ context.Context, req *iso.Message, _ time.Time) (*iso.Me
 		return nil, err
 	}
 	var resp iso.Response = iso.ReversalResponse{Reply: iso.Reply{Code: code}}
-	if req.Value(25) == "17" || req.MTI == "0220" || req.MTI == "0221" { // ISO87 void, CUP refund advice
-		resp = iso.FinancialResponse{Reply: iso.Reply{Code: code}, Of: map[bool]iso.Kind{true: iso.KindVoid, false: iso.KindRefund}[req.Value(25) == "17"]}
+	h2hVoid := req.MTI[:3] == "040" && req.Value(39) == "17" && req.Has(37) // ISO87 host-to-host void
+	if h2hVoid || req.MTI == "0220" || req.MTI == "0221" {                  // or CUP refund advice
+		resp = iso.FinancialResponse{Reply: iso.Reply{Code: code}, Of: map[bool]iso.Kind{true: iso.KindVoid, false: iso.KindRefund}[h2hVoid]}
 	}
 	reply, err := h.d.BuildResponse(req, resp)
 	if err == nil && h.mutate != nil {
@@ -220,11 +221,11 @@ func TestISO87LadderAcrossDrains(t *testing.T) {
 	}
 }
 
-// TestRepeatStandsWhenAcknowledged: an ISO87 void with an unknown outcome
-// is repeated (0400, then 0401); the acknowledgement approves it and its
-// sale is voided.
+// TestRepeatStandsWhenAcknowledged: an ISO87 host-to-host void with an
+// unknown outcome is repeated (0400, then 0401); the acknowledgement
+// approves it and its sale is voided.
 func TestRepeatStandsWhenAcknowledged(t *testing.T) {
-	d, _ := iso.ISO87()
+	d, _ := iso.ISO87(iso.WithISO87Profile(iso.ProfileHostToHost))
 	j := tjOpen(t)
 	amount := iso.Amount{Minor: 4000, Currency: iso.USD}
 	sale := tjPrepare(t, j, d, reversal.Intent{Kind: iso.KindSale, Amount: amount},
@@ -245,7 +246,7 @@ func TestRepeatStandsWhenAcknowledged(t *testing.T) {
 	if err := reversal.NewEngine(j, d, host, tePolicy()).Drain(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := host.mtis(); len(got) != 2 || got[0] != "0400" || got[1] != "0401" || host.sent[1].Value(25) != "17" {
+	if got := host.mtis(); len(got) != 2 || got[0] != "0400" || got[1] != "0401" || host.sent[1].Value(39) != "17" || host.sent[1].Value(25) != "00" {
 		t.Errorf("sent %v, want the void then its repeat", got)
 	}
 	if v, _ := j.Get(void.ID); v.State != reversal.StateApproved {

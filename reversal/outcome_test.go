@@ -48,6 +48,10 @@ func recoveryCases(t *testing.T) []recoveryCase {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h2h, err := iso.ISO87(iso.WithISO87Profile(iso.ProfileHostToHost))
+	if err != nil {
+		t.Fatal(err)
+	}
 	usd := func(m int64) iso.Amount { return iso.Amount{Minor: m, Currency: iso.USD} }
 	keyed := iso.Card{PAN: tjPAN, Entry: iso.EntryMode{Method: iso.EntryManual}}
 	return []recoveryCase{
@@ -72,11 +76,22 @@ func recoveryCases(t *testing.T) []recoveryCase {
 			r, _ := j.MarkRecoveryPending(s.ID, iso.ReasonTimeout)
 			return r, 0
 		}, reversalWant},
-		{"ISO87 void repeat", i87, func(t *testing.T, j *reversal.Journal) (reversal.Record, uint64) {
+		// Terminal profile: the void is a 0200 020000 and reversed like a
+		// sale (resza/MAB source/global.c glTranConfig VOID NEED_REVERSAL).
+		{"ISO87 void reversal", i87, func(t *testing.T, j *reversal.Journal) (reversal.Record, uint64) {
 			s := tjPrepare(t, j, i87, reversal.Intent{Kind: iso.KindSale, Amount: usd(1000), PAN: tjPAN},
 				iso.SaleRequest{Amount: usd(1000), Card: keyed})
-			s, _ = j.Approve(s.ID, tjApproved("000000000012"))
+			s, _ = j.Approve(s.ID, tjApproved("000000000013"))
 			v := tjPrepare(t, j, i87, reversal.Intent{Kind: iso.KindVoid, Amount: usd(1000), OriginalID: s.ID},
+				iso.VoidRequest{Original: iso.Original{STAN: s.STAN, Batch: s.Batch, Time: s.Created, RRN: s.RRN, Amount: s.Amount}})
+			v, _ = j.MarkRecoveryPending(v.ID, iso.ReasonTimeout)
+			return v, 0
+		}, reversalWant},
+		{"ISO87 void repeat", h2h, func(t *testing.T, j *reversal.Journal) (reversal.Record, uint64) {
+			s := tjPrepare(t, j, h2h, reversal.Intent{Kind: iso.KindSale, Amount: usd(1000), PAN: tjPAN},
+				iso.SaleRequest{Amount: usd(1000), Card: keyed})
+			s, _ = j.Approve(s.ID, tjApproved("000000000012"))
+			v := tjPrepare(t, j, h2h, reversal.Intent{Kind: iso.KindVoid, Amount: usd(1000), OriginalID: s.ID},
 				iso.VoidRequest{Original: iso.Original{STAN: s.STAN, Batch: s.Batch, Time: s.Created, RRN: s.RRN, Amount: s.Amount}})
 			v, _ = j.MarkRecoveryPending(v.ID, iso.ReasonTimeout)
 			return v, s.ID

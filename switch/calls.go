@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
@@ -99,7 +100,7 @@ func (t *Terminal) voidRecord(ctx context.Context, op iso.OperatorCode, orig rev
 		return Result{}, err
 	}
 	req := iso.VoidRequest{Original: iso.Original{STAN: orig.STAN, Batch: orig.Batch, Time: orig.Created, RRN: orig.RRN,
-		AuthCode: orig.AuthCode, Amount: orig.Amount}, Card: card}
+		AuthCode: orig.AuthCode, Amount: orig.Amount, Invoice: invoiceOf(orig)}, Card: card}
 	in := reversal.Intent{Kind: iso.KindVoid, Operator: op, Amount: orig.Amount, MaskedPAN: orig.MaskedPAN,
 		CardOrg: orig.CardOrg, OriginalID: orig.ID}
 	if card != nil {
@@ -215,4 +216,15 @@ func (t *Terminal) keyedNotExpired(card iso.Card) error {
 		return nil
 	}
 	return card.CheckExpiry(t.now())
+}
+
+// invoiceOf is the invoice a record's request carried (ISO87 F62), zero
+// when it carried none (the STAN stands for it).
+func invoiceOf(r reversal.Record) iso.Invoice {
+	v := r.Request["62"]
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil || len(v) != 6 {
+		return 0
+	}
+	return iso.Invoice(n)
 }

@@ -24,7 +24,7 @@ func TestKeepAliveEcho(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := startHost(t, d)
 			newTerminal(t, h, isoswitch.WithPersistentConnection(50*time.Millisecond))
-			echo := map[string]string{"cup": "0820", "iso87": "0800"}[name]
+			echo := map[string]string{"cup": "0820", "iso87": "0800", "iso87_h2h": "0800"}[name]
 			deadline := time.Now().Add(5 * time.Second)
 			for {
 				n := 0

@@ -49,7 +49,7 @@
 // # Recoveries end
 //
 // A reversal ends on 00 or on a code that leaves nothing to undo (12, 25);
-// a repeated refund or ISO87 void is approved on 00 or on a 94 that echoes
+// a repeated refund or ISO87 host-to-host void is approved on 00 or on a 94 that echoes
 // its terminal, STAN and amount, and declined on any other code. No record
 // is resent forever: after the dialect's sends (CUP 4 in the first drain,
 // the reference terminal's resend count 3; ISO87 12) a recovery ends

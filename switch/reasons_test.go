@@ -28,7 +28,7 @@ func TestUnknownOutcomeSaysWhatHappened(t *testing.T) {
 		says     string // in the error's sentence
 		f39      map[string]string
 	}
-	timeoutF39 := map[string]string{"cup": "98", "iso87": "68"}
+	timeoutF39 := map[string]string{"cup": "98", "iso87": "68", "iso87_h2h": "68"}
 	cases := map[string]struct {
 		mv     move
 		cancel bool // the caller cancels once the host has the sale
@@ -38,8 +38,8 @@ func TestUnknownOutcomeSaysWhatHappened(t *testing.T) {
 		"cancelled":     {mv: silence, cancel: true, want: want{iso.ReasonCancelled, isoswitch.ErrCancelled, "cancelled while waiting for the reply", timeoutF39}},
 		"hang-up":       {mv: hangUp, want: want{iso.ReasonConnectionLost, isoswitch.ErrConnectionLost, "connection lost before the reply", timeoutF39}},
 		"cut-mid-frame": {mv: cutReply, want: want{iso.ReasonConnectionLost, iso.ErrFrame, "connection lost before the reply", timeoutF39}},
-		"unreadable":    {mv: garbledReply, want: want{iso.ReasonBadReply, isoswitch.ErrUnreadableReply, "the reply was unreadable", map[string]string{"cup": "06", "iso87": "06"}}},
-		"bad-mac":       {mv: badMAC, want: want{iso.ReasonBadMAC, iso.ErrMACMismatch, "the reply's MAC did not verify", map[string]string{"cup": "A0", "iso87": "06"}}},
+		"unreadable":    {mv: garbledReply, want: want{iso.ReasonBadReply, isoswitch.ErrUnreadableReply, "the reply was unreadable", map[string]string{"cup": "06", "iso87": "06", "iso87_h2h": "06"}}},
+		"bad-mac":       {mv: badMAC, want: want{iso.ReasonBadMAC, iso.ErrMACMismatch, "the reply's MAC did not verify", map[string]string{"cup": "A0", "iso87": "06", "iso87_h2h": "06"}}},
 	}
 	for name, d := range dialectsUnderTest(t) {
 		for cname, c := range cases {

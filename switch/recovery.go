@@ -181,13 +181,24 @@ func sameDay(a, b time.Time) bool {
 // decrypted from the journal only in memory, and its expiry (F14, kept in
 // the stored request), keyed (F22 01x), as CUP terminals send it
 // (CaoEnXin/LiaoYang_POS Src/tranproc.c SaleVoidGetData and
-// SetCommReqField case CARD_KEYIN). Only dialects that need the PAN after
-// the fact get it; a sale without a card (payment code, QR) has none.
+// SetCommReqField case CARD_KEYIN; ISO87 terminals likewise send F2/F14
+// from the log, resza/MAB source/tranproc.c SetCommReqField). A dialect
+// that needs the PAN after the fact (Rules.StoredPAN) always gets it; for
+// another it is sent when the journal holds it (opened with a data key)
+// and left out otherwise. A sale without a card (payment code, QR) has
+// none.
 func (t *Terminal) voidCard(r reversal.Record) (*iso.Card, error) {
-	if !t.cfg.Dialect.Rules().StoredPAN || r.BatchKind() != iso.KindSale || r.QR != nil {
+	if r.BatchKind() != iso.KindSale || r.QR != nil {
 		return nil, nil
 	}
+	needed := t.cfg.Dialect.Rules().StoredPAN
+	if !needed && !t.cfg.Journal.HasDataKey() {
+		return nil, nil // the host finds the sale without its card (ISO87: by F37)
+	}
 	pan, err := t.cfg.Journal.PAN(r)
+	if err != nil && !needed {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, &NotAllowedError{Why: fmt.Sprintf("the journal holds no PAN for record %d (%v)", r.ID, err),
 			Instead: "refund it with the card"}

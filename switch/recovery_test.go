@@ -64,14 +64,14 @@ func settleRecovery(t *testing.T, term *isoswitch.Terminal, j *reversal.Journal,
 	}
 }
 
-// TestRepeatOutcomesThroughTheTerminal: a CUP refund and an ISO87 void whose
-// first reply is lost are repeated; the repeat's reply decides, per code
+// TestRepeatOutcomesThroughTheTerminal: a CUP refund and an ISO87
+// host-to-host void whose first reply is lost are repeated; the repeat's reply decides, per code
 // class: approved on 00 and on 94 (the host echoes the same terminal, STAN
 // and amount), declined on anything else, 12 and 25 included, with the
 // original untouched. Either way the record ends after one repeat and the
 // next sale goes through.
 func TestRepeatOutcomesThroughTheTerminal(t *testing.T) {
-	for _, name := range []string{"cup", "iso87"} {
+	for _, name := range []string{"cup", "iso87_h2h"} {
 		for _, code := range classes {
 			d := dialectsUnderTest(t)[name]
 			h := startHost(t, d)
@@ -167,7 +167,7 @@ func TestReversalOutcomesThroughTheTerminal(t *testing.T) {
 			if want := d.Rules().Recovery.Total; len(sent) != want {
 				t.Errorf("%s reversal answered %s: %d sends, want %d", name, code, len(sent), want)
 			}
-			first := map[string]string{"cup": "98", "iso87": "68"}[name]
+			first := map[string]string{"cup": "98", "iso87": "68", "iso87_h2h": "68"}[name]
 			for i, m := range sent {
 				if want := map[bool]string{true: first, false: "06"}[i == 0]; m.Value(39) != want {
 					t.Errorf("%s reversal %d F39 %s, want %s", name, i, m.Value(39), want)

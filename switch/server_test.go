@@ -220,7 +220,7 @@ func TestServerLimitsAndTimeouts(t *testing.T) {
 // is not registered cannot even sign on: CUP 97 "terminal not registered",
 // ISO87 03 "invalid merchant"; the handler never sees it.
 func TestServerRefusesAnUnknownTerminal(t *testing.T) {
-	want := map[string]iso.ResponseCode{"cup": iso.CodeTerminalNotRegistered, "iso87": iso.CodeInvalidMerchant}
+	want := map[string]iso.ResponseCode{"cup": iso.CodeTerminalNotRegistered, "iso87": iso.CodeInvalidMerchant, "iso87_h2h": iso.CodeInvalidMerchant}
 	for name, d := range dialectsUnderTest(t) {
 		t.Run(name, func(t *testing.T) {
 			a := &approver{keys: &keyring{keys: map[iso.TerminalID][]byte{}}}

@@ -71,7 +71,7 @@ func TestSettleBalanced(t *testing.T) {
 				t.Errorf("result %+v", res)
 			}
 			want := d.Totals([]iso.BatchEntry{
-				{Kind: iso.KindSale, Amount: done[0].Amount}, {Kind: iso.KindSale, Amount: done[1].Amount},
+				{Kind: iso.KindSale, Amount: done[0].Amount}, {Kind: iso.KindSale, Amount: done[1].Amount, Voided: true},
 				{Kind: iso.KindSale, Amount: done[2].Amount}, {Kind: iso.KindVoid, Amount: done[1].Amount}})
 			if res.Totals != want {
 				t.Errorf("totals %+v, want %+v", res.Totals, want)
@@ -106,8 +106,9 @@ func TestSettleOutOfBalanceUploads(t *testing.T) {
 			}
 			got := strings.Join(h.requests(), " ")
 			want := map[string]string{
-				"cup":   "0500 0320 0320",           // one packed upload, then the upload end
-				"iso87": "0500 0320 0320 0320 0500", // one upload a sale, then 960000
+				"cup":       "0500 0320 0320",           // one packed upload, then the upload end
+				"iso87":     "0500 0320 0320 0320 0500", // one upload a sale, then 960000
+				"iso87_h2h": "0500 0320 0320 0320 0500",
 			}[name]
 			if !strings.HasSuffix(got, want) {
 				t.Errorf("host saw %s, want it to end %s", got, want)

@@ -29,7 +29,11 @@ func dialectsUnderTest(t *testing.T) map[string]iso.Dialect {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]iso.Dialect{"cup": cup, "iso87": i87}
+	h2h, err := iso.ISO87(iso.WithISO87Profile(iso.ProfileHostToHost))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]iso.Dialect{"cup": cup, "iso87": i87, "iso87_h2h": h2h}
 }
 
 // newTerminal starts a terminal against h with a fresh journal.

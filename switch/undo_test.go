@@ -125,7 +125,7 @@ func TestReverseWhenTheTerminalCannotComplete(t *testing.T) {
 			}
 			got := h.requests()
 			last := h.seen[len(h.seen)-1]
-			want := map[string]string{"cup": "06", "iso87": "22"}[name]
+			want := map[string]string{"cup": "06", "iso87": "22", "iso87_h2h": "22"}[name]
 			if got[len(got)-1] != "0400" || last.Value(39) != want {
 				t.Errorf("last message %s with reason %s, want a 0400 with %s", got[len(got)-1], last.Value(39), want)
 			}

@@ -65,7 +65,11 @@ type ledger struct {
 	tdks    map[iso.TerminalID][]byte // track-data key of each terminal's last 004 sign-on
 	seq     int64
 	uploads map[txnKey]int // entries received in batch uploads
-	upLog   []Upload       // upload messages, in arrival order
+	// settling is the batch a terminal's last settlement request named:
+	// an upload that names none (ISO87, whose 0320 F60 is the original's
+	// MTI and STAN) belongs to it.
+	settling map[iso.TerminalID]iso.BatchNumber
+	upLog    []Upload // upload messages, in arrival order
 }
 
 // Upload is one batch-upload message as the host received it.
@@ -80,7 +84,8 @@ type Upload struct {
 
 func newLedger() *ledger {
 	return &ledger{txns: map[txnKey]*Txn{}, byRRN: map[iso.RRN]txnKey{}, orders: map[string]*order{},
-		batches: map[iso.TerminalID]iso.BatchNumber{}, keys: map[iso.TerminalID][]byte{}, tdks: map[iso.TerminalID][]byte{}, uploads: map[txnKey]int{}}
+		batches: map[iso.TerminalID]iso.BatchNumber{}, keys: map[iso.TerminalID][]byte{}, tdks: map[iso.TerminalID][]byte{}, uploads: map[txnKey]int{},
+		settling: map[iso.TerminalID]iso.BatchNumber{}}
 }
 
 // MAK is the KeyStore the server verifies and signs with.

@@ -101,3 +101,14 @@ func ReadRecording(path string) ([]Exchange, error) {
 	}
 	return out, nil
 }
+
+// Exchanges returns the exchanges recorded so far (WithRecording), in
+// order; nil when the host does not record.
+func (h *Host) Exchanges() []Exchange {
+	if h.rec == nil {
+		return nil
+	}
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	return append([]Exchange(nil), h.rec.exchanges...)
+}

@@ -42,7 +42,7 @@ func (h *Host) sale(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode
 }
 
 // void cancels an approved sale of the open batch, once. A repeat of the
-// same void (ISO87's 0401) is answered 00 again.
+// same void (ISO87 host-to-host's 0401) is answered 00 again.
 func (h *Host) void(env iso.Envelope, r iso.VoidRequest, reply func(iso.ResponseCode) iso.Reply) (iso.Response, error) {
 	l := h.ledger
 	batch := r.Original.Batch
@@ -52,7 +52,16 @@ func (h *Host) void(env iso.Envelope, r iso.VoidRequest, reply func(iso.Response
 	ok := func(code iso.ResponseCode) (iso.Response, error) {
 		return iso.FinancialResponse{Reply: reply(code), Of: iso.KindVoid, Amount: r.Original.Amount}, nil
 	}
-	orig, found := l.txns[txnKey{env.Terminal, batch, r.Original.STAN}]
+	k := txnKey{env.Terminal, batch, r.Original.STAN}
+	if r.Original.STAN == 0 {
+		// ISO87's terminal-profile void names its sale by RRN (F37), not
+		// by STAN (resza/MAB source/tranproc.c TransVoid).
+		k = l.byRRN[r.Original.RRN]
+	}
+	orig, found := l.txns[k]
+	if found && orig.Terminal != env.Terminal {
+		found = false
+	}
 	switch {
 	case !found || orig.State != Approved:
 		return ok(iso.CodeOriginalNotFound)
@@ -69,7 +78,7 @@ func (h *Host) void(env iso.Envelope, r iso.VoidRequest, reply func(iso.Response
 	orig.VoidedBy = env.STAN
 	l.add(&Txn{Terminal: env.Terminal, Batch: env.Batch, STAN: env.STAN, Kind: iso.KindVoid, Amount: orig.Amount,
 		CardOrg: orig.CardOrg, RRN: rep.RRN, AuthCode: rep.AuthCode, Code: rep.Code, State: Approved,
-		Original: &txnKey{env.Terminal, batch, r.Original.STAN}})
+		Original: &k})
 	return iso.FinancialResponse{Reply: rep, Of: iso.KindVoid, Amount: orig.Amount, CardOrg: orig.CardOrg}, nil
 }
 
@@ -185,6 +194,7 @@ func (h *Host) qr(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode) 
 // 960000, CUP's upload end).
 func (h *Host) settle(env iso.Envelope, r iso.SettlementRequest, reply func(iso.ResponseCode) iso.Reply) iso.Response {
 	l := h.ledger
+	l.settling[env.Terminal] = env.Batch
 	if r.AfterUpload {
 		l.closeBatch(env.Terminal, env.Batch)
 		return iso.SettlementResponse{Reply: reply(iso.CodeApproved), AfterUpload: true, Verdict: iso.VerdictBalanced, Domestic: iso.VerdictBalanced}
@@ -211,13 +221,23 @@ func (h *Host) settle(env iso.Envelope, r iso.SettlementRequest, reply func(iso.
 }
 
 // batchUpload takes an upload message: packed records or a refund alone.
-// Each record is counted against the transaction it names (by STAN).
+// Each record is counted against the transaction it names (by STAN). An
+// upload whose message names no batch (ISO87: F60 is the original MTI and
+// STAN, resza/MAB source/tranproc.c TransUpLoad) is filed in the batch the
+// terminal is settling, else its open batch.
 func (h *Host) batchUpload(env iso.Envelope, r iso.BatchUploadRequest, reply func(iso.ResponseCode) iso.Reply) iso.Response {
 	l := h.ledger
-	for _, e := range r.Entries {
-		l.uploads[txnKey{env.Terminal, env.Batch, e.STAN}]++
+	batch := env.Batch
+	if batch == 0 {
+		var ok bool
+		if batch, ok = l.settling[env.Terminal]; !ok {
+			batch = l.batch(env.Terminal)
+		}
 	}
-	l.upLog = append(l.upLog, Upload{Terminal: env.Terminal, Batch: env.Batch, Entries: append([]iso.BatchEntry(nil), r.Entries...)})
+	for _, e := range r.Entries {
+		l.uploads[txnKey{env.Terminal, batch, e.STAN}]++
+	}
+	l.upLog = append(l.upLog, Upload{Terminal: env.Terminal, Batch: batch, Entries: append([]iso.BatchEntry(nil), r.Entries...)})
 	return iso.BatchUploadResponse{Reply: reply(iso.CodeApproved)}
 }
 

@@ -273,11 +273,13 @@ func iso87Frame(tid, stan string, skip int) []byte {
 		{7, now.Format("0102150405")},  // IFA_NUMERIC 10 transmission date and time MMDDhhmmss
 		{11, stan},                     // IFA_NUMERIC 6 STAN
 		{14, "3012"},                   // IFA_NUMERIC 4 expiry YYMM
-		{22, "012"},                    // IFA_NUMERIC 3 entry mode
+		{22, "011"},                    // IFA_NUMERIC 3 entry mode: keyed, terminal can take a PIN
+		{24, "107"},                    // IFA_NUMERIC 3 NII (resza/MAB source/tranproc.c SetCommReqField; EDC-ANDROID-SUNMI PackTrans "107")
 		{25, "00"},                     // IFA_NUMERIC 2 POS condition
 		{41, tid},                      // IF_CHAR 8 terminal
 		{42, "898310048161234"},        // IF_CHAR 15 merchant
 		{49, "156"},                    // IF_CHAR 3 currency
+		{62, "006" + stan},             // IFA_LLLCHAR 999 invoice n6 (MAB PackInvoice), here the STAN
 	}
 	var bitmap [8]byte
 	var data strings.Builder

@@ -1,0 +1,135 @@
+package iso
+
+import "fmt"
+
+// ISO87Profile is which of the two ISO 8583:1987 conventions the ISO87
+// dialect speaks. Both use the same field formats (jpos/jPOS
+// jpos/src/main/java/org/jpos/iso/packager/ISO87APackager.java); they
+// differ in how a void, a settlement and a batch upload are spelt.
+type ISO87Profile int
+
+const (
+	// ProfileTerminal, the default, is the terminal-to-host convention of
+	// Hypercom/TSYS-style POS hosts (resza/MAB source/global.c glTranConfig
+	// and source/tranproc.c; MohamedHassanNasr/EDC-ANDROID-SUNMI
+	// .../utils/TransConstant.java and .../transaction/sale/PackTrans.java):
+	// a void is a reversible 0200 020000, settlement totals travel in F63,
+	// financial messages carry F24 NII and F62 invoice, an upload is one
+	// 0320 per live transaction with F60 = MTI + STAN + 12 spaces.
+	ProfileTerminal ISO87Profile = iota
+	// ProfileHostToHost is the acquirer-to-network convention: a void is a
+	// 0400 customer-cancellation reversal (F39 17) repeated as 0401, the
+	// reconciliation totals travel in F74–F77, F86–F89 and F97, reversals
+	// carry F90.
+	ProfileHostToHost
+)
+
+func (p ISO87Profile) String() string {
+	switch p {
+	case ProfileTerminal:
+		return "terminal"
+	case ProfileHostToHost:
+		return "host-to-host"
+	}
+	return fmt.Sprintf("ISO87Profile(%d)", int(p))
+}
+
+// WithISO87Profile chooses the ISO87 convention (default ProfileTerminal).
+func WithISO87Profile(p ISO87Profile) Option {
+	return func(b *base) error {
+		if b.name != "ISO87" {
+			return invalid("Option", "WithISO87Profile applies to ISO87 only")
+		}
+		if p != ProfileTerminal && p != ProfileHostToHost {
+			return invalid("ISO87Profile", "unknown profile")
+		}
+		b.iso87Profile = p
+		return nil
+	}
+}
+
+// WithNII sets F24, the network international identifier (n3) ISO87's
+// terminal profile sends on every request (resza/MAB source/tranproc.c
+// SetCommReqField sets it from the acquirer's NII). Without it F24 is the
+// last three digits of the TPDU's destination address (WithTPDU), "000"
+// without a TPDU. The two need not agree: MohamedHassanNasr/EDC-ANDROID-SUNMI
+// .../transaction/sale/PackTrans.java sends TPDU 6000910085 with F24 107,
+// so set the acquirer's NII explicitly when it has one.
+func WithNII(nii string) Option {
+	return func(b *base) error {
+		if b.name != "ISO87" {
+			return invalid("Option", "WithNII applies to ISO87 only")
+		}
+		if len(nii) != 3 || !isDigits(nii) {
+			return invalid("NII", "must be three digits")
+		}
+		b.nii = nii
+		return nil
+	}
+}
+
+// WithPINEntryCapability says whether the terminal can take a PIN. ISO
+// 8583:1987 F22 position 3 is the terminal's PIN entry capability (1 can,
+// 2 cannot), not whether a PIN came with this card; ISO87 sends 1 by
+// default, 2 after WithPINEntryCapability(false). A request with a PIN
+// block from a terminal declared unable is refused.
+func WithPINEntryCapability(can bool) Option {
+	return func(b *base) error {
+		if b.name != "ISO87" {
+			return invalid("Option", "WithPINEntryCapability applies to ISO87 only: CUP's third F22 digit says whether a PIN was entered")
+		}
+		b.noPINPad = !can
+		return nil
+	}
+}
+
+// Invoice is the terminal's receipt number, n6 (ISO87 terminal profile
+// F62: resza/MAB source/tranproc.c PackInvoice). Zero means "the STAN",
+// which is what posswitch numbers invoices by unless the app gives one.
+type Invoice uint32
+
+// Validate checks the range 0–999999.
+func (i Invoice) Validate() error {
+	if i > 999999 {
+		return invalid("Invoice", "must be at most 999999")
+	}
+	return nil
+}
+
+// String is the six-digit wire form.
+func (i Invoice) String() string { return fmt.Sprintf("%06d", uint32(i)) }
+
+// invoiceOr is the invoice, or the STAN when none was given.
+func invoiceOr(i Invoice, s STAN) string {
+	if i == 0 {
+		return s.String()
+	}
+	return i.String()
+}
+
+func (d *iso87Dialect) terminal() bool { return d.iso87Profile == ProfileTerminal }
+
+// niiOf is F24: the configured NII, else the last three digits of the
+// TPDU's destination address.
+func (d *iso87Dialect) niiOf() string {
+	if d.nii != "" {
+		return d.nii
+	}
+	if dest := fmt.Sprintf("%02X%02X", d.tpdu[1], d.tpdu[2]); isDigits(dest) {
+		return dest[1:]
+	}
+	return "000"
+
+}
+
+// entryWire spells F22 the ISO 8583:1987 way: the method, then the
+// terminal's PIN entry capability.
+func (d *iso87Dialect) entryWire(m EntryMethod) string {
+	if d.noPINPad {
+		return string(m) + "2"
+	}
+	return string(m) + "1"
+}
+
+// Profile is the convention this ISO87 dialect speaks (WithISO87Profile).
+func (d *iso87Dialect) Profile() ISO87Profile { return d.iso87Profile }
