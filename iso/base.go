@@ -36,6 +36,8 @@ type base struct {
 	iso87Profile ISO87Profile
 	nii          string
 	noPINPad     bool
+	// variant is the acquirer's own spelling on top (WithVariant).
+	variant Variant
 }
 
 // QROrderMapping is how a dialect spells the merchant-presented QR order,
@@ -174,7 +176,7 @@ func (b *base) apply(opts []Option) error {
 			return err
 		}
 	}
-	return nil
+	return b.finishVariant()
 }
 
 func (b *base) Framing() Framing { return b.framing }

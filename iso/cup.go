@@ -74,7 +74,16 @@ func operatorF63(o OperatorCode) string {
 	return fmt.Sprintf("%-3s", string(o))
 }
 
+// BuildRequest spells r, then applies the variant's field rules (WithVariant).
 func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
+	m, err := d.buildRequest(env, r)
+	if err != nil {
+		return nil, err
+	}
+	return d.applyRules(env, r, m)
+}
+
+func (d *cupDialect) buildRequest(env Envelope, r Request) (*Message, error) {
 	if err := env.validate(); err != nil {
 		return nil, err
 	}

@@ -45,6 +45,15 @@ var cupReasonCodes = map[ReversalReason]ResponseCode{
 // takes, except that after a refusal the engine passes ReasonRefused and
 // F39 becomes 06.
 func (d *cupDialect) Reversal(orig *Message, reason ReversalReason, attempt int) (*Message, error) {
+	m, err := d.reversal(orig, reason, attempt)
+	if err != nil {
+		return nil, err
+	}
+	d.carryRules(orig, m, KindReversal)
+	return m, nil
+}
+
+func (d *cupDialect) reversal(orig *Message, reason ReversalReason, attempt int) (*Message, error) {
 	kind, err := d.classify(orig)
 	if err != nil {
 		return nil, err

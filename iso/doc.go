@@ -193,6 +193,21 @@
 // processing codes, field). A paid order's reply carries the payment's RRN
 // and auth code like any approval, and is MACed.
 //
+// # Acquirer variants
+//
+// An acquirer whose host speaks CUP or ISO87 with its own differences is
+// served without a fork: describe the differences as a Variant and pass it
+// to the dialect's constructor with WithVariant. A Variant replaces field
+// formats in the message spec (moov-io field specs by field number), adds
+// or removes fields on the requests of given kinds (FieldRule; the MAC
+// covers them, a reversal carries its original's), replaces the codes a
+// host refuses with, and the QR order mapping. The dialect's header and
+// framing have their own options (WithCUPHeader, WithTPDU, WithFraming).
+// The same dialect value run as a simulator (switchtest) decodes with the
+// variant's spec and requires the fields its rules add, so a terminal and
+// a host built from one value agree. examples/variant builds one from
+// outside this package and runs a sale and a settlement against it.
+//
 // # Sources
 //
 // The message layouts, codes and rules are summarised, with their public

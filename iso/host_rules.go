@@ -96,6 +96,10 @@ var cupMandatory = map[Kind][]int{
 // posswitch's private mapping (iso/doc.go): F3, F11, F25, F41, F42, F60 and
 // the mapping's field, plus F4 and F49 on a create.
 func (d *cupDialect) MandatoryFields(r Request) []int {
+	return d.variantMandatory(r.Kind(), d.mandatory(r))
+}
+
+func (d *cupDialect) mandatory(r Request) []int {
 	switch r := r.(type) {
 	case PaymentCodeSaleRequest:
 		return append(append([]int(nil), cupMandatory[KindSale]...), d.codeField)
@@ -137,6 +141,9 @@ func (d *cupDialect) SignOnRequired(k Kind) bool { return signOnKind(k) }
 // key for it, so nothing it sends can verify, and A0's text (like a
 // terminal's handling of it) sends the operator to sign on.
 func (d *cupDialect) RefusalCode(why Refusal) ResponseCode {
+	if c, ok := d.variantCode(why); ok {
+		return c
+	}
 	switch why {
 	case RefuseUnknownTerminal:
 		return CodeTerminalNotRegistered
@@ -185,6 +192,10 @@ var iso87H2HMandatory = map[Kind][]int{
 
 // MandatoryFields: see HostRules, iso87Mandatory and iso87H2HMandatory.
 func (d *iso87Dialect) MandatoryFields(r Request) []int {
+	return d.variantMandatory(r.Kind(), d.mandatory(r))
+}
+
+func (d *iso87Dialect) mandatory(r Request) []int {
 	table := iso87Mandatory
 	if !d.terminal() {
 		table = iso87H2HMandatory
@@ -211,6 +222,9 @@ func (d *iso87Dialect) SignOnRequired(k Kind) bool { return signOnKind(k) }
 // merchant for an unknown terminal; 63 security violation for a missing or
 // bad MAC and for a terminal without working keys (no MAC can verify).
 func (d *iso87Dialect) RefusalCode(why Refusal) ResponseCode {
+	if c, ok := d.variantCode(why); ok {
+		return c
+	}
 	switch why {
 	case RefuseUnknownTerminal:
 		return CodeInvalidMerchant

@@ -52,7 +52,16 @@ const tagKeyScheme = "K1"
 // transmissionTime is F7: MMDDhhmmss in UTC.
 func transmissionTime(t time.Time) string { return t.UTC().Format("0102150405") }
 
+// BuildRequest spells r, then applies the variant's field rules (WithVariant).
 func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
+	m, err := d.buildRequest(env, r)
+	if err != nil {
+		return nil, err
+	}
+	return d.applyRules(env, r, m)
+}
+
+func (d *iso87Dialect) buildRequest(env Envelope, r Request) (*Message, error) {
 	if err := env.validate(); err != nil {
 		return nil, err
 	}

@@ -65,6 +65,15 @@ func (d *iso87Dialect) reversalMTI(attempt int) string {
 // source/tranproc.c TranReversal does, with no F90 (the host finds the
 // original by the same STAN).
 func (d *iso87Dialect) Reversal(orig *Message, reason ReversalReason, attempt int) (*Message, error) {
+	m, err := d.reversal(orig, reason, attempt)
+	if err != nil {
+		return nil, err
+	}
+	d.carryRules(orig, m, KindReversal)
+	return m, nil
+}
+
+func (d *iso87Dialect) reversal(orig *Message, reason ReversalReason, attempt int) (*Message, error) {
 	rec, err := d.Recovery(orig)
 	if err != nil {
 		return nil, err
