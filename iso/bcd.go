@@ -44,13 +44,13 @@ type bcd struct {
 
 var (
 	// bcdNumber: fixed-length n, right-aligned.
-	bcdNumber = bcd{}
+	BCDNumber = bcd{}
 	// bcdLeft: F22, fixed but left-aligned.
-	bcdLeft = bcd{leftAligned: true}
+	BCDLeft = bcd{leftAligned: true}
 	// bcdVar: variable-length n (LL/LLL), left-aligned, pad 0 last.
-	bcdVar = bcd{leftAligned: true}
+	BCDVar = bcd{leftAligned: true}
 	// bcdTrack: tracks 2 and 3, left-aligned, separator D.
-	bcdTrack = bcd{leftAligned: true, track: true}
+	BCDTrack = bcd{leftAligned: true, track: true}
 )
 
 // padError is a BCD field whose odd digit count's pad nibble is not 0.
@@ -141,8 +141,8 @@ func (c bcd) Decode(src []byte, length int) ([]byte, int, error) {
 type bcdLength struct{ digits int }
 
 var (
-	bcdLL  = bcdLength{2}
-	bcdLLL = bcdLength{3}
+	BCDLL  = bcdLength{2}
+	BCDLLL = bcdLength{3}
 )
 
 func (p bcdLength) EncodeLength(maxLen, length int) ([]byte, error) {
@@ -153,11 +153,11 @@ func (p bcdLength) EncodeLength(maxLen, length int) ([]byte, error) {
 	if len(text) > p.digits {
 		return nil, fmt.Errorf("length %d does not fit %d digits", length, p.digits)
 	}
-	return bcdNumber.Encode([]byte(text))
+	return BCDNumber.Encode([]byte(text))
 }
 
 func (p bcdLength) DecodeLength(maxLen int, data []byte) (int, int, error) {
-	digits, read, err := bcdNumber.Decode(data, p.digits)
+	digits, read, err := BCDNumber.Decode(data, p.digits)
 	if err != nil {
 		if pe, ok := err.(*padError); ok {
 			return 0, 0, &padError{nibble: pe.nibble, prefix: true}

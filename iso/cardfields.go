@@ -9,13 +9,13 @@ import (
 // cupSecurity is what CUP's card fields need from the session: whether
 // the working keys are double-length (53.2) and who enciphers tracks.
 // ISO87 passes nil: it sends neither F26 nor F53 and tracks in clear.
-type cupSecurity struct {
+type CardSecurity struct {
 	doubleLength bool
 	tracks       TrackEncrypter // nil: tracks travel clear
 }
 
-func cupSecurityOf(env Envelope) *cupSecurity {
-	return &cupSecurity{doubleLength: env.KeyScheme != KeysSingleDES, tracks: env.Tracks}
+func CardSecurityOf(env Envelope) *CardSecurity {
+	return &CardSecurity{doubleLength: env.KeyScheme != KeysSingleDES, tracks: env.Tracks}
 }
 
 // setCardFields writes a card's fields as both dialects place them: F2 when
@@ -23,7 +23,7 @@ func cupSecurityOf(env Envelope) *cupSecurity {
 // the dialect's separator), F52 with a PIN; and for CUP (sec non-nil) F26
 // with a PIN, F35 enciphered when sec has a track encrypter, and F53
 // whenever a PIN or a track is sent.
-func setCardFields(m *Message, c Card, trackSep string, sec *cupSecurity) error {
+func SetCardFields(m *Message, c Card, trackSep string, sec *CardSecurity) error {
 	if c.PAN != "" {
 		m.Set(2, c.PAN.Digits())
 	}
@@ -47,7 +47,7 @@ func setCardFields(m *Message, c Card, trackSep string, sec *cupSecurity) error 
 		m.Set(35, t)
 	}
 	if c.PINBlock != nil {
-		m.Set(52, hexText(c.PINBlock[:]))
+		m.Set(52, HexText(c.PINBlock[:]))
 		if sec != nil {
 			m.Set(26, "12") // maximum PIN length the terminal accepts (CaoEnXin/LiaoYang_POS Src/tranproc.c UpdateEntryModeByPIN)
 		}
@@ -78,7 +78,7 @@ func cupF53(pin, doubleLength, tracksEnciphered bool) string {
 }
 
 // cardOf reads the card fields back.
-func cardOf(m *Message) (Card, error) {
+func CardOf(m *Message) (Card, error) {
 	var c Card
 	c.PAN = PAN(m.Value(2))
 	c.Expiry = Expiry(m.Value(14))
@@ -96,7 +96,7 @@ func cardOf(m *Message) (Card, error) {
 	if v, ok := m.Get(52); ok {
 		raw, err := hex.DecodeString(v)
 		if err != nil || len(raw) != 8 {
-			return Card{}, malformed(52, "want 8 bytes")
+			return Card{}, Malformed(52, "want 8 bytes")
 		}
 		var pb PINBlock
 		copy(pb[:], raw)

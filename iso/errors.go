@@ -36,13 +36,13 @@ func (e *FieldError) Error() string { return "iso: invalid " + e.Field + ": " + 
 // Is makes every FieldError match ErrInvalidInput.
 func (e *FieldError) Is(target error) bool { return target == ErrInvalidInput }
 
-func invalid(field, format string, args ...any) error {
+func InvalidField(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 // prefixField re-roots a FieldError under a parent name ("PAN" → "Card.PAN")
 // so a nested validation error still says where it came from.
-func prefixField(parent string, err error) error {
+func PrefixField(parent string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -70,13 +70,13 @@ func (e *MalformedError) Error() string {
 // Is makes every MalformedError match ErrMalformed.
 func (e *MalformedError) Is(target error) bool { return target == ErrMalformed }
 
-func malformed(field int, format string, args ...any) error {
+func Malformed(field int, format string, args ...any) error {
 	return &MalformedError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 // hexText spells bytes as uppercase hex, the wire text of binary fields,
 // in one allocation.
-func hexText(b []byte) string {
+func HexText(b []byte) string {
 	var s strings.Builder
 	s.Grow(2 * len(b))
 	var pair [2]byte

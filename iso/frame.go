@@ -67,13 +67,13 @@ type TPDU [5]byte
 // other than 0x60 and rejecting them would only force a workaround; the
 // length and the hex digits are checked because a mistyped TPDU silently
 // misroutes every message.
-func ParseTPDU(hexText string) (TPDU, error) {
+func ParseTPDU(HexText string) (TPDU, error) {
 	var t TPDU
-	if len(hexText) != 2*tpduLen {
-		return t, fmt.Errorf("iso: TPDU %q: need %d hex digits, got %d", hexText, 2*tpduLen, len(hexText))
+	if len(HexText) != 2*tpduLen {
+		return t, fmt.Errorf("iso: TPDU %q: need %d hex digits, got %d", HexText, 2*tpduLen, len(HexText))
 	}
-	if _, err := hex.Decode(t[:], []byte(hexText)); err != nil {
-		return TPDU{}, fmt.Errorf("iso: TPDU %q: %w", hexText, err)
+	if _, err := hex.Decode(t[:], []byte(HexText)); err != nil {
+		return TPDU{}, fmt.Errorf("iso: TPDU %q: %w", HexText, err)
 	}
 	return t, nil
 }

@@ -74,23 +74,23 @@ func (r FieldRule) applies(k Kind) bool { return len(r.Kinds) == 0 || slices.Con
 // be combined with the dialect's other options; field formats apply after
 // all of them (so also after WithBinaryBitmap).
 func WithVariant(v Variant) Option {
-	return func(b *base) error {
+	return func(b *Base) error {
 		for id := range v.Fields {
 			if id < 2 || id > 128 || id == 65 {
-				return invalid("Variant.Fields", "field %d cannot be replaced: only data fields 2–128 but 65", id)
+				return InvalidField("Variant.Fields", "field %d cannot be replaced: only data fields 2–128 but 65", id)
 			}
 			if v.Fields[id] == nil {
-				return invalid("Variant.Fields", "field %d has no spec", id)
+				return InvalidField("Variant.Fields", "field %d has no spec", id)
 			}
 		}
 		for i, r := range v.Rules {
 			if r.Field < 2 || r.Field > 128 || r.Field == 65 || r.Field == 64 || r.Field == 128 {
-				return invalid(fmt.Sprintf("Variant.Rules[%d].Field", i), "field %d is not a data field a rule may set (MAC fields are the dialect's)", r.Field)
+				return InvalidField(fmt.Sprintf("Variant.Rules[%d].Field", i), "field %d is not a data field a rule may set (MAC fields are the dialect's)", r.Field)
 			}
 		}
 		for why, c := range v.Codes {
 			if len(c) != 2 || !printable(string(c)) {
-				return invalid("Variant.Codes", "the code for %s must be two characters", why)
+				return InvalidField("Variant.Codes", "the code for %s must be two characters", why)
 			}
 		}
 		if v.QR != nil {
@@ -105,7 +105,7 @@ func WithVariant(v Variant) Option {
 
 // finishVariant applies the variant's field formats to the codec once
 // every option has run, and checks its rules name fields the spec has.
-func (b *base) finishVariant() error {
+func (b *Base) finishVariant() error {
 	v := b.variant
 	if len(v.Fields) > 0 || v.Name != "" {
 		spec := &iso8583.MessageSpec{Name: b.codec.spec.Name, Fields: maps.Clone(b.codec.spec.Fields)}
@@ -119,14 +119,14 @@ func (b *base) finishVariant() error {
 	}
 	for i, r := range v.Rules {
 		if _, ok := b.codec.spec.Fields[r.Field]; !ok || (r.Field > 64 && !b.codec.secondary) {
-			return invalid(fmt.Sprintf("Variant.Rules[%d].Field", i), "field %d is not in this dialect's spec (add it in Variant.Fields)", r.Field)
+			return InvalidField(fmt.Sprintf("Variant.Rules[%d].Field", i), "field %d is not in this dialect's spec (add it in Variant.Fields)", r.Field)
 		}
 	}
 	return nil
 }
 
 // applyRules runs the variant's rules on a request the dialect built.
-func (b *base) applyRules(env Envelope, r Request, m *Message) (*Message, error) {
+func (b *Base) ApplyRules(env Envelope, r Request, m *Message) (*Message, error) {
 	for _, rule := range b.variant.Rules {
 		if !rule.applies(r.Kind()) {
 			continue
@@ -141,7 +141,7 @@ func (b *base) applyRules(env Envelope, r Request, m *Message) (*Message, error)
 			if errors.As(err, &fe) {
 				return nil, err
 			}
-			return nil, invalid(fmt.Sprintf("F%d", rule.Field), "%v", err)
+			return nil, InvalidField(fmt.Sprintf("F%d", rule.Field), "%v", err)
 		}
 		m.Set(rule.Field, v)
 	}
@@ -150,7 +150,7 @@ func (b *base) applyRules(env Envelope, r Request, m *Message) (*Message, error)
 
 // carryRules gives a reversal or repeat of orig the rule fields orig
 // carried (and removes the fields rules remove from kind).
-func (b *base) carryRules(orig, m *Message, kind Kind) {
+func (b *Base) CarryRules(orig, m *Message, kind Kind) {
 	for _, rule := range b.variant.Rules {
 		if rule.Value == nil {
 			if rule.applies(kind) {
@@ -166,7 +166,7 @@ func (b *base) carryRules(orig, m *Message, kind Kind) {
 
 // variantMandatory adds the fields the variant's rules put on requests of
 // kind k to a dialect's mandatory fields, and drops those they remove.
-func (b *base) variantMandatory(k Kind, fields []int) []int {
+func (b *Base) VariantMandatory(k Kind, fields []int) []int {
 	if len(b.variant.Rules) == 0 {
 		return fields
 	}
@@ -186,7 +186,7 @@ func (b *base) variantMandatory(k Kind, fields []int) []int {
 }
 
 // variantCode is the variant's code for a refusal, if it has one.
-func (b *base) variantCode(why Refusal) (ResponseCode, bool) {
+func (b *Base) VariantCode(why Refusal) (ResponseCode, bool) {
 	c, ok := b.variant.Codes[why]
 	return c, ok
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/moov-io/iso8583/prefix"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 )
 
 var variantEnv = iso.Envelope{Terminal: "TERM0001", Merchant: "898310048161234", STAN: 46, Batch: 7, Operator: "07",
@@ -42,14 +44,14 @@ func TestVariantRefusedAtConstruction(t *testing.T) {
 		"secondary field CUP": {Rules: []iso.FieldRule{operatorRule(90)}},
 	}
 	for name, v := range bad {
-		_, err := iso.CUP(iso.WithVariant(v))
+		_, err := cup.New(iso.WithVariant(v))
 		var fe *iso.FieldError
 		if !errors.As(err, &fe) {
 			t.Errorf("%s: CUP err = %v, want a *FieldError", name, err)
 		}
 	}
 	// A field the base spec lacks becomes usable once Fields adds it.
-	if _, err := iso.CUP(iso.WithVariant(iso.Variant{Fields: map[int]field.Field{47: ascii},
+	if _, err := cup.New(iso.WithVariant(iso.Variant{Fields: map[int]field.Field{47: ascii},
 		Rules: []iso.FieldRule{operatorRule(47)}})); err != nil {
 		t.Errorf("F47 added and set: %v", err)
 	}
@@ -59,7 +61,7 @@ func TestVariantRefusedAtConstruction(t *testing.T) {
 // only, F62 (the invoice) removed from them. The wire bytes of F47 are laid
 // by hand from the variant's spec: "04" then "OP07".
 func TestVariantISO87SaleWire(t *testing.T) {
-	d, err := iso.ISO87(iso.WithVariant(iso.Variant{
+	d, err := iso87.New(iso.WithVariant(iso.Variant{
 		Name:   "ACME87",
 		Fields: map[int]field.Field{47: field.NewString(&field.Spec{Length: 20, Enc: encoding.ASCII, Pref: prefix.ASCII.LL})},
 		Rules:  []iso.FieldRule{operatorRule(47, iso.KindSale), {Field: 62, Kinds: []iso.Kind{iso.KindSale}}},
@@ -67,7 +69,7 @@ func TestVariantISO87SaleWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := iso.ISO87()
+	plain, err := iso87.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +125,7 @@ func TestVariantISO87SaleWire(t *testing.T) {
 // A CUP reversal carries the rule's field as its original did, and a rule
 // whose Value fails refuses the request with a *FieldError naming the field.
 func TestVariantReversalAndRefusal(t *testing.T) {
-	d, err := iso.CUP(iso.WithVariant(iso.Variant{Rules: []iso.FieldRule{operatorRule(63)}}))
+	d, err := cup.New(iso.WithVariant(iso.Variant{Rules: []iso.FieldRule{operatorRule(63)}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +144,7 @@ func TestVariantReversalAndRefusal(t *testing.T) {
 		t.Errorf("reversal F63 = %q, want the sale's OP07", got)
 	}
 
-	failing, err := iso.CUP(iso.WithVariant(iso.Variant{Rules: []iso.FieldRule{{Field: 63,
+	failing, err := cup.New(iso.WithVariant(iso.Variant{Rules: []iso.FieldRule{{Field: 63,
 		Value: func(iso.Envelope, iso.Request) (string, error) { return "", errors.New("no operator") }}}}))
 	if err != nil {
 		t.Fatal(err)

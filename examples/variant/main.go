@@ -27,6 +27,7 @@ import (
 	"github.com/moov-io/iso8583/prefix"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 	"github.com/posswitch/posswitch/switch/switchtest"
@@ -34,7 +35,7 @@ import (
 
 // ACMEHeader is ACME's CUP header: application 61, version 31, normal
 // status, sub-version 31 30 31.
-var ACMEHeader = iso.CUPHeader{AppType: 0x61, Version: 0x31, SubVersion: "313031"}
+var ACMEHeader = cup.Header{AppType: 0x61, Version: 0x31, SubVersion: "313031"}
 
 // ACME is the variant, as data: a field format, a field rule and a code.
 var ACME = iso.Variant{
@@ -59,7 +60,7 @@ var ACME = iso.Variant{
 // NewACME builds the ACME dialect; extra options (WithTPDU, WithClock...)
 // go on top.
 func NewACME(opts ...iso.Option) (iso.Dialect, error) {
-	return iso.CUP(append([]iso.Option{iso.WithCUPHeader(ACMEHeader), iso.WithVariant(ACME)}, opts...)...)
+	return cup.New(append([]iso.Option{cup.WithHeader(ACMEHeader), iso.WithVariant(ACME)}, opts...)...)
 }
 
 func main() {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
 )
 
 // recorder sits between the terminal and the host and keeps every byte the
@@ -147,7 +148,7 @@ func TestACMEHostRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cup, err := iso.CUP()
+	cupD, err := cup.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,13 +156,13 @@ func TestACMEHostRules(t *testing.T) {
 	if got := acme.(iso.HostRules).MandatoryFields(sale); !slices.Contains(got, 63) {
 		t.Errorf("ACME sale mandatory fields %v lack 63", got)
 	}
-	if got := cup.(iso.HostRules).MandatoryFields(sale); slices.Contains(got, 63) {
+	if got := cupD.(iso.HostRules).MandatoryFields(sale); slices.Contains(got, 63) {
 		t.Errorf("plain CUP sale mandatory fields %v have 63", got)
 	}
 	if got := acme.(iso.HostRules).RefusalCode(iso.RefuseUnknownTerminal); got != "03" {
 		t.Errorf("ACME unknown terminal: %s, want 03", got)
 	}
-	if got := cup.(iso.HostRules).RefusalCode(iso.RefuseUnknownTerminal); got != "97" {
+	if got := cupD.(iso.HostRules).RefusalCode(iso.RefuseUnknownTerminal); got != "97" {
 		t.Errorf("CUP unknown terminal: %s, want 97", got)
 	}
 }

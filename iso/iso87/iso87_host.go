@@ -1,4 +1,6 @@
-package iso
+package iso87
+
+import . "github.com/posswitch/posswitch/iso"
 
 import (
 	"fmt"
@@ -9,21 +11,21 @@ import (
 // What an ISO87 host reads from a request and how it answers.
 
 func (d *iso87Dialect) BuildResponse(req *Message, r Response) (*Message, error) {
-	return d.buildResponse(d, req, r)
+	return d.BuildResponseWith(d, req, r)
 }
 
 func (d *iso87Dialect) ParseResponse(req, reply *Message) (Response, error) {
-	return d.parseResponse(d, req, reply)
+	return d.ParseResponseWith(d, req, reply)
 }
 
 // echoFields: a reply repeats these when the request carried them (F24
 // and F62 only come from the terminal profile).
-func (d *iso87Dialect) echoFields() []int {
+func (d *iso87Dialect) EchoFields() []int {
 	return []int{2, 3, 4, 7, 11, 24, 25, 41, 42, 49, 60, 62, 70, 90}
 }
 
-func (d *iso87Dialect) classify(m *Message) (Kind, error) {
-	if k := d.qrKind(m); k != 0 {
+func (d *iso87Dialect) Classify(m *Message) (Kind, error) {
+	if k := d.QRKind(m); k != 0 {
 		return k, nil
 	}
 	f3 := m.Value(3)
@@ -35,7 +37,7 @@ func (d *iso87Dialect) classify(m *Message) (Kind, error) {
 				return KindVoid, nil
 			}
 		case "000000":
-			if _, ok := paymentCodeOf(m, d.codeField); ok {
+			if _, ok := PaymentCodeOf(m, d.CodeField()); ok {
 				return KindPaymentCodeSale, nil
 			}
 			return KindSale, nil
@@ -74,7 +76,7 @@ func (d *iso87Dialect) classify(m *Message) (Kind, error) {
 }
 
 func (d *iso87Dialect) ParseRequest(m *Message) (Envelope, Request, error) {
-	env, err := envelopeOf(m)
+	env, err := EnvelopeOf(m)
 	if err != nil {
 		return Envelope{}, nil, err
 	}
@@ -85,16 +87,16 @@ func (d *iso87Dialect) ParseRequest(m *Message) (Envelope, Request, error) {
 	// (resza/MAB source/tranproc.c TransUpLoad): the host files the upload
 	// in the batch it is settling for the terminal (Envelope.Batch zero).
 	if v, ok := m.Get(60); ok && len(v) >= 6 && m.MTI != "0320" {
-		b, err := parseN6(60, v[:6])
+		b, err := ParseN6(60, v[:6])
 		if err != nil {
 			return Envelope{}, nil, err
 		}
 		env.Batch = BatchNumber(b)
 	}
-	if q, ok, err := d.parseQRRequest(m); ok {
+	if q, ok, err := d.ParseQRRequest(m); ok {
 		return env, q, err
 	}
-	kind, err := d.classify(m)
+	kind, err := d.Classify(m)
 	if err != nil {
 		return Envelope{}, nil, err
 	}
@@ -105,22 +107,22 @@ func (d *iso87Dialect) ParseRequest(m *Message) (Envelope, Request, error) {
 // transmissionTimeOf reads F7 (MMDDhhmmss, UTC).
 func (d *iso87Dialect) transmissionTimeOf(field int, v string) (time.Time, error) {
 	if len(v) != 10 {
-		return time.Time{}, malformed(field, "want MMDDhhmmss")
+		return time.Time{}, Malformed(field, "want MMDDhhmmss")
 	}
-	return d.resolveDateIn(field, v[:4], v[4:], d.clock().UTC())
+	return d.ResolveDateIn(field, v[:4], v[4:], d.Now().UTC())
 }
 
 func (d *iso87Dialect) parseRequestOf(kind Kind, m *Message) (Request, error) {
-	amount, err := amountOf(m)
+	amount, err := AmountOf(m)
 	if err != nil {
 		return nil, err
 	}
-	if r, ok, err := d.parseSharedRequest(kind, m, amount, d.originalOf); ok {
+	if r, ok, err := d.ParseSharedRequest(kind, m, amount, d.originalOf); ok {
 		return iso87PINFromBlock(r), err
 	}
 	switch kind {
 	case KindRefund:
-		card, err := cardOf(m)
+		card, err := CardOf(m)
 		card.Entry.PINEntered = card.PINBlock != nil
 		return RefundRequest{Amount: amount, Card: card, Original: Original{RRN: RRN(m.Value(37))}}, err
 	case KindReversal:
@@ -133,7 +135,7 @@ func (d *iso87Dialect) parseRequestOf(kind Kind, m *Message) (Request, error) {
 		if m.Has(90) {
 			copyOf.MTI = m.Value(90)[:4]
 		}
-		of, err := d.classify(copyOf)
+		of, err := d.Classify(copyOf)
 		return ReversalRequest{Of: of, Amount: amount, Original: Original{STAN: orig.STAN, Time: orig.Time},
 			Reason: ResponseCode(m.Value(39)), Advice: m.MTI[2] == '2', Repeat: m.MTI[3] == '1'}, err
 	case KindSettlement:
@@ -150,12 +152,12 @@ func (d *iso87Dialect) parseRequestOf(kind Kind, m *Message) (Request, error) {
 		e, err := d.uploadEntryOf(m, amount)
 		return BatchUploadRequest{Entries: []BatchEntry{e}}, err
 	case KindSignOn:
-		elems, err := parseTLV(m.Value(48))
+		elems, err := ParseTLV(m.Value(48))
 		if err != nil {
-			return nil, malformed(48, "want the key scheme TLV")
+			return nil, Malformed(48, "want the key scheme TLV")
 		}
-		code, _ := tlvValue(elems, tagKeyScheme)
-		return signOnRequest(48, code)
+		code, _ := TLVValue(elems, tagKeyScheme)
+		return SignOnRequestOf(48, code)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, kind)
 }
@@ -187,11 +189,11 @@ func iso87PINFromBlock(r Request) Request {
 // time (resza/MAB source/tranproc.c TranReversal).
 func (d *iso87Dialect) reversedOf(m *Message, amount Amount) (Original, error) {
 	if d.terminal() && !m.Has(90) {
-		t, err := d.hostTime(m)
+		t, err := d.HostTime(m)
 		if err != nil {
 			return Original{}, err
 		}
-		stan, err := parseN6(11, m.Value(11))
+		stan, err := ParseN6(11, m.Value(11))
 		return Original{STAN: STAN(stan), Time: t, Amount: amount}, err
 	}
 	return d.originalOf(m, amount)
@@ -202,13 +204,13 @@ func (d *iso87Dialect) reversedOf(m *Message, amount Amount) (Original, error) {
 // the original's STAN unknown (zero: a host finds it by RRN).
 func (d *iso87Dialect) originalOf(m *Message, amount Amount) (Original, error) {
 	if d.terminal() {
-		t, err := d.hostTime(m)
+		t, err := d.HostTime(m)
 		if err != nil {
 			return Original{}, err
 		}
 		o := Original{Time: t, RRN: RRN(m.Value(37)), AuthCode: AuthCode(m.Value(38)), Amount: amount}
 		if v, ok := m.Get(62); ok {
-			n, err := parseN6(62, v)
+			n, err := ParseN6(62, v)
 			if err != nil {
 				return Original{}, err
 			}
@@ -217,10 +219,10 @@ func (d *iso87Dialect) originalOf(m *Message, amount Amount) (Original, error) {
 		return o, nil
 	}
 	f90 := m.Value(90)
-	if len(f90) != 42 || !isDigits(f90) {
-		return Original{}, malformed(90, "want 42 digits of original data")
+	if len(f90) != 42 || !IsDigits(f90) {
+		return Original{}, Malformed(90, "want 42 digits of original data")
 	}
-	stan, _ := parseN6(90, f90[4:10])
+	stan, _ := ParseN6(90, f90[4:10])
 	t, err := d.transmissionTimeOf(90, f90[10:20])
 	if err != nil {
 		return Original{}, err
@@ -230,11 +232,11 @@ func (d *iso87Dialect) originalOf(m *Message, amount Amount) (Original, error) {
 
 func (d *iso87Dialect) uploadEntryOf(m *Message, amount Amount) (BatchEntry, error) {
 	f60 := m.Value(60)
-	if len(f60) < 10 || !isDigits(f60[:10]) {
-		return BatchEntry{}, malformed(60, "want original MTI and STAN")
+	if len(f60) < 10 || !IsDigits(f60[:10]) {
+		return BatchEntry{}, Malformed(60, "want original MTI and STAN")
 	}
-	stan, _ := parseN6(60, f60[4:10])
-	t, err := d.hostTime(m)
+	stan, _ := ParseN6(60, f60[4:10])
+	t, err := d.HostTime(m)
 	if err != nil {
 		return BatchEntry{}, err
 	}
@@ -255,7 +257,7 @@ func (d *iso87Dialect) uploadEntryOf(m *Message, amount Amount) (BatchEntry, err
 		e.Entry = EntryMethod(v[:2])
 	}
 	if v, ok := m.Get(62); ok {
-		n, err := parseN6(62, v)
+		n, err := ParseN6(62, v)
 		if err != nil {
 			return BatchEntry{}, err
 		}
@@ -269,16 +271,16 @@ func iso87TotalsOf(m *Message) (ClassTotals, error) {
 	for id, dst := range map[int]*int{74: &c.CreditCount, 75: &c.CreditReversalCount, 76: &c.DebitCount, 77: &c.DebitReversalCount} {
 		v := m.Value(id)
 		n, err := strconv.Atoi(v)
-		if err != nil || len(v) != 10 || !isDigits(v) {
-			return c, malformed(id, "want 10 digits")
+		if err != nil || len(v) != 10 || !IsDigits(v) {
+			return c, Malformed(id, "want 10 digits")
 		}
 		*dst = n
 	}
 	for id, dst := range map[int]*int64{86: &c.CreditAmount, 87: &c.CreditReversalAmount, 88: &c.DebitAmount, 89: &c.DebitReversalAmount} {
 		v := m.Value(id)
 		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || len(v) != 16 || !isDigits(v) {
-			return c, malformed(id, "want 16 digits")
+		if err != nil || len(v) != 16 || !IsDigits(v) {
+			return c, Malformed(id, "want 16 digits")
 		}
 		*dst = n
 	}
@@ -287,18 +289,18 @@ func iso87TotalsOf(m *Message) (ClassTotals, error) {
 
 // Settlement verdict travels in F39: 00 balanced, 95 out of balance
 // (resza/MAB source/tranproc.c TransSettleSubNew); any other code is an error verdict.
-func (d *iso87Dialect) buildSettlementResponse(m, _ *Message, r SettlementResponse) error {
+func (d *iso87Dialect) BuildSettlementResponse(m, _ *Message, r SettlementResponse) error {
 	want := map[Verdict]ResponseCode{VerdictBalanced: CodeApproved, VerdictOutOfBalance: CodeReconcileError}[r.Verdict]
 	if r.Code == "" && want != "" {
 		r.Code = want // the verdict says it: 00 or 95
 	}
 	if want != "" && r.Code != want || want == "" && (r.Code == CodeApproved || r.Code == CodeReconcileError) {
-		return invalid("Verdict", "%s does not agree with response code %s", r.Verdict, r.Code)
+		return InvalidField("Verdict", "%s does not agree with response code %s", r.Verdict, r.Code)
 	}
-	return setReplyCommon(m, r.Reply)
+	return SetReplyCommon(m, r.Reply)
 }
 
-func (d *iso87Dialect) parseSettlementResponse(req, _ *Message, rep Reply) (Response, error) {
+func (d *iso87Dialect) ParseSettlementResponse(req, _ *Message, rep Reply) (Response, error) {
 	v := VerdictError
 	switch rep.Code {
 	case CodeApproved:
@@ -311,8 +313,8 @@ func (d *iso87Dialect) parseSettlementResponse(req, _ *Message, rep Reply) (Resp
 
 // Sign-on reply: working keys in F125 as hex text, laid out as
 // iso87KeyBlocks says for the scheme the request asked for (F48 tag K1).
-func (d *iso87Dialect) buildSignOnResponse(m, req *Message, r SignOnResponse) error {
-	if err := setReplyCommon(m, r.Reply); err != nil {
+func (d *iso87Dialect) BuildSignOnResponse(m, req *Message, r SignOnResponse) error {
+	if err := SetReplyCommon(m, r.Reply); err != nil {
 		return err
 	}
 	if r.Batch != 0 { // the host's open batch, as F60 carries it in requests
@@ -321,19 +323,19 @@ func (d *iso87Dialect) buildSignOnResponse(m, req *Message, r SignOnResponse) er
 		}
 		m.Set(60, r.Batch.String())
 	}
-	return setSignOnKeys(m, 125, d.keyBlocks, iso87SchemeCode(req), r)
+	return SetSignOnKeys(m, 125, d.KeyBlocks(), iso87SchemeCode(req), r)
 }
 
-func (d *iso87Dialect) parseSignOnResponse(req, reply *Message, rep Reply) (Response, error) {
+func (d *iso87Dialect) ParseSignOnResponse(req, reply *Message, rep Reply) (Response, error) {
 	r := SignOnResponse{Reply: rep}
 	if v, ok := reply.Get(60); ok {
-		b, err := parseN6(60, v)
+		b, err := ParseN6(60, v)
 		if err != nil {
 			return nil, err
 		}
 		r.Batch = BatchNumber(b)
 	}
-	keys, err := signOnKeysOf(reply, 125, d.keyBlocks, rep.Code, iso87SchemeCode(req))
+	keys, err := SignOnKeysOf(reply, 125, d.KeyBlocks(), rep.Code, iso87SchemeCode(req))
 	if err != nil {
 		return nil, err
 	}
@@ -344,7 +346,7 @@ func (d *iso87Dialect) parseSignOnResponse(req, reply *Message, rep Reply) (Resp
 // iso87SchemeCode is the key scheme code a sign-on request carries in F48
 // tag K1, or "" when it carries none.
 func iso87SchemeCode(req *Message) string {
-	elems, _ := parseTLV(req.Value(48))
-	code, _ := tlvValue(elems, tagKeyScheme)
+	elems, _ := ParseTLV(req.Value(48))
+	code, _ := TLVValue(elems, tagKeyScheme)
 	return code
 }

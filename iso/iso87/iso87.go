@@ -1,4 +1,6 @@
-package iso
+package iso87
+
+import . "github.com/posswitch/posswitch/iso"
 
 import (
 	"fmt"
@@ -11,29 +13,50 @@ import (
 // POS hosts take it (resza/MAB source/global.c and source/tranproc.c;
 // MohamedHassanNasr/EDC-ANDROID-SUNMI .../transaction/sale/PackTrans.java). See the package doc for the
 // field map.
-type iso87Dialect struct{ base }
+type iso87Dialect struct {
+	Base
+	// adviceAfter is the reversal ladder: attempts before a reversal
+	// becomes an advice (0420). Zero: never.
+	adviceAfter int
+	// The convention (WithProfile), F24 (WithNII) and a terminal without
+	// a PIN pad (WithPINEntryCapability(false)).
+	iso87Profile Profile
+	nii          string
+	noPINPad     bool
+}
 
-// ISO87 returns the ISO87 dialect: 2-byte binary length and no TPDU by
-// default (WithFraming for 4 ASCII digits or a TPDU), MTI and fields in
+// New returns the ISO87 dialect: 2-byte binary length and no TPDU by
+// default (iso.WithFraming for 4 ASCII digits or a TPDU), MTI and fields in
 // ASCII, a hex-text bitmap (WithBinaryBitmap for raw), ANSI X9.19 MAC in F64
-// or F128.
-func ISO87(opts ...Option) (Dialect, error) {
-	d := &iso87Dialect{base{
-		codec:             newCodec(iso87Spec(false), true, redactDefault),
-		framing:           Framing{Prefix: LengthBinary2},
-		clock:             time.Now,
-		qr:                QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 48},
-		reversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
-		newMAC:            NewX919MAC,
-		keyBlocks:         iso87KeyBlocks,
-		adviceAfter:       3,
-		codeField:         48,
-		name:              "ISO87",
-	}}
-	if err := d.apply(opts); err != nil {
+// or F128. It takes iso's options and this package's.
+func New(opts ...Option) (Dialect, error) {
+	d := &iso87Dialect{adviceAfter: 3}
+	d.Init(BaseConfig{
+		Name:              "ISO87",
+		Spec:              iso87Spec(false),
+		Secondary:         true,
+		Framing:           Framing{Prefix: LengthBinary2},
+		QR:                QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 48},
+		ReversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
+		NewMAC:            NewX919MAC,
+		KeyBlocks:         iso87KeyBlocks,
+		CodeField:         48,
+		Dialect:           d,
+	})
+	if err := d.Apply(opts); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// configure runs f on the ISO87 dialect an Option is applied to; on
+// another dialect the option is refused.
+func configure(b *Base, refused error, f func(d *iso87Dialect) error) error {
+	d, ok := b.Owner().(*iso87Dialect)
+	if !ok {
+		return refused
+	}
+	return f(d)
 }
 
 func (d *iso87Dialect) Name() string { return "ISO87" }
@@ -58,17 +81,17 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.applyRules(env, r, m)
+	return d.ApplyRules(env, r, m)
 }
 
 func (d *iso87Dialect) buildRequest(env Envelope, r Request) (*Message, error) {
-	if err := env.validate(); err != nil {
+	if err := env.Validate(); err != nil {
 		return nil, err
 	}
 	if r == nil {
-		return nil, invalid("Request", "nil")
+		return nil, InvalidField("Request", "nil")
 	}
-	if err := r.validate(); err != nil {
+	if err := ValidateRequest(r); err != nil {
 		return nil, err
 	}
 	m := &Message{}
@@ -81,14 +104,14 @@ func (d *iso87Dialect) buildRequest(env Envelope, r Request) (*Message, error) {
 	financial := func(mti, proc string, a Amount) {
 		m.MTI = mti
 		m.Set(3, proc)
-		setAmount(m, a)
-		setLocalTime(m, env.Time)
+		SetAmount(m, a)
+		SetLocalTime(m, env.Time)
 		if term {
 			m.Set(24, d.niiOf())
 		}
 		m.Set(25, "00")
 		m.Set(60, batch)
-		m.Set(64, macPlaceholder)
+		m.Set(64, MACPlaceholder)
 	}
 	// invoice is F62 of the terminal profile (resza/MAB source/tranproc.c
 	// PackInvoice: the terminal's invoice number, n6).
@@ -99,9 +122,9 @@ func (d *iso87Dialect) buildRequest(env Envelope, r Request) (*Message, error) {
 	}
 	card := func(c Card) error {
 		if c.PINBlock != nil && d.noPINPad {
-			return invalid("Card.PINBlock", "this terminal declares no PIN entry capability (WithPINEntryCapability(false))")
+			return InvalidField("Card.PINBlock", "this terminal declares no PIN entry capability (WithPINEntryCapability(false))")
 		}
-		_ = setCardFields(m, c, "=", nil) // no encrypter: cannot fail
+		_ = SetCardFields(m, c, "=", nil) // no encrypter: cannot fail
 		m.Set(22, d.entryWire(c.Entry.Method))
 		return nil
 	}
@@ -115,7 +138,7 @@ func (d *iso87Dialect) buildRequest(env Envelope, r Request) (*Message, error) {
 	case PaymentCodeSaleRequest:
 		financial("0200", "000000", r.Amount)
 		m.Set(22, d.entryWire(EntryBarcode))
-		m.Set(d.codeField, formatTLV([]tlvElem{{tagPaymentCode, string(r.Code)}}))
+		m.Set(d.CodeField(), FormatTLV([]TLVElem{{Tag: TagPaymentCode, Value: string(r.Code)}}))
 		invoice(env.Invoice, env.STAN)
 	case BalanceInquiryRequest:
 		financial("0200", "310000", Amount{})
@@ -154,16 +177,16 @@ func (d *iso87Dialect) buildRequest(env Envelope, r Request) (*Message, error) {
 		} else if err := setISO87Totals(m, r.Totals.Domestic); err != nil {
 			return nil, err
 		}
-		m.Set(64, macPlaceholder)
+		m.Set(64, MACPlaceholder)
 	case BatchUploadRequest:
 		if len(r.Entries) != 1 {
-			return nil, invalid("Entries", "ISO87 uploads one entry per 0320")
+			return nil, InvalidField("Entries", "ISO87 uploads one entry per 0320")
 		}
 		e := r.Entries[0]
 		mti, proc := d.iso87Original(e.Kind)
 		financial("0320", proc, e.Amount)
 		m.Unset(25)
-		setLocalTime(m, e.Time)
+		SetLocalTime(m, e.Time)
 		if e.PAN != "" {
 			m.Set(2, e.PAN.Digits())
 		}
@@ -178,7 +201,7 @@ func (d *iso87Dialect) buildRequest(env Envelope, r Request) (*Message, error) {
 			break
 		}
 		if e.Kind == KindVoid || e.Voided {
-			return nil, invalid("Entries", "the terminal profile does not upload a void or a voided sale")
+			return nil, InvalidField("Entries", "the terminal profile does not upload a void or a voided sale")
 		}
 		// resza/MAB source/tranproc.c TransUpLoad: the original's proc
 		// code with its last digit 1, F22, F25, F39 (the original
@@ -197,7 +220,7 @@ func (d *iso87Dialect) buildRequest(env Envelope, r Request) (*Message, error) {
 		m.Set(62, invoiceOr(e.Invoice, e.STAN))
 	case SignOnRequest:
 		m.MTI = "0800"
-		m.Set(48, formatTLV([]tlvElem{{tagKeyScheme, cupSchemeCodes[r.Scheme]}}))
+		m.Set(48, FormatTLV([]TLVElem{{Tag: tagKeyScheme, Value: r.Scheme.String()}}))
 		m.Set(70, f70SignOn)
 	case SignOffRequest:
 		m.MTI = "0800"
@@ -206,8 +229,8 @@ func (d *iso87Dialect) buildRequest(env Envelope, r Request) (*Message, error) {
 		m.MTI = "0800"
 		m.Set(70, f70Echo)
 	case QROrderCreateRequest, QROrderQueryRequest, QROrderCloseRequest:
-		setLocalTime(m, env.Time)
-		buildQRRequest(m, d.qr, r, batch)
+		SetLocalTime(m, env.Time)
+		BuildQRRequest(m, d.QR(), r, batch)
 	default:
 		return nil, fmt.Errorf("%w: %s request in ISO87 (it closes an upload with a settlement after upload)", ErrUnsupported, r.Kind())
 	}
@@ -230,14 +253,14 @@ func (d *iso87Dialect) buildRequest(env Envelope, r Request) (*Message, error) {
 // original.
 func (d *iso87Dialect) buildVoid(m *Message, r VoidRequest, financial func(string, string, Amount), card func(Card) error) error {
 	if r.Original.Time.IsZero() {
-		return invalid("Original.Time", "an ISO87 void needs the original's time (F12/F13, F90)")
+		return InvalidField("Original.Time", "an ISO87 void needs the original's time (F12/F13, F90)")
 	}
 	if err := r.Original.Invoice.Validate(); err != nil {
-		return prefixField("Original", err)
+		return PrefixField("Original", err)
 	}
 	if d.terminal() {
 		financial("0200", "020000", r.Original.Amount)
-		setLocalTime(m, r.Original.Time)
+		SetLocalTime(m, r.Original.Time)
 		m.Set(22, d.entryWire(EntryManual))
 		if r.Card != nil {
 			if err := card(*r.Card); err != nil {
@@ -272,24 +295,24 @@ func (d *iso87Dialect) buildVoid(m *Message, r VoidRequest, financial func(strin
 func terminalTotalsF63(c ClassTotals) (string, error) {
 	for _, n := range []int{c.DebitCount, c.CreditCount} {
 		if n < 0 || n > 999 {
-			return "", invalid("Totals", "a count over 999 does not fit F63 (settle before: BatchLimit)")
+			return "", InvalidField("Totals", "a count over 999 does not fit F63 (settle before: BatchLimit)")
 		}
 	}
 	for _, a := range []int64{c.DebitAmount, c.CreditAmount} {
 		if a < 0 || a > 999_999_999_999 {
-			return "", invalid("Totals", "an amount over twelve digits does not fit F63")
+			return "", InvalidField("Totals", "an amount over twelve digits does not fit F63")
 		}
 	}
 	if c.DebitReversalCount != 0 || c.CreditReversalCount != 0 || c.DebitReversalAmount != 0 || c.CreditReversalAmount != 0 {
-		return "", invalid("Totals", "F63 has no reversal totals; the terminal profile leaves voided sales out")
+		return "", InvalidField("Totals", "F63 has no reversal totals; the terminal profile leaves voided sales out")
 	}
 	return fmt.Sprintf("%03d%012d%03d%012d", c.DebitCount, c.DebitAmount, c.CreditCount, c.CreditAmount) + strings.Repeat("0", 60), nil
 }
 
 // terminalTotalsOf reads F63 back.
 func terminalTotalsOf(v string) (ClassTotals, error) {
-	if len(v) < 30 || !isDigits(v) {
-		return ClassTotals{}, malformed(63, "want sales and refund counts and amounts, digits")
+	if len(v) < 30 || !IsDigits(v) {
+		return ClassTotals{}, Malformed(63, "want sales and refund counts and amounts, digits")
 	}
 	var c ClassTotals
 	c.DebitCount, _ = strconv.Atoi(v[0:3])
@@ -329,13 +352,13 @@ func setISO87Totals(m *Message, c ClassTotals) error {
 	amounts := map[int]int64{86: c.CreditAmount, 87: c.CreditReversalAmount, 88: c.DebitAmount, 89: c.DebitReversalAmount}
 	for id, n := range counts {
 		if n < 0 || n > 9_999_999_999 {
-			return invalid("Totals", "count out of range for F%d", id)
+			return InvalidField("Totals", "count out of range for F%d", id)
 		}
 		m.Set(id, fmt.Sprintf("%010d", n))
 	}
 	for id, a := range amounts {
 		if a < 0 || a > 9_999_999_999_999_999 {
-			return invalid("Totals", "amount out of range for F%d", id)
+			return InvalidField("Totals", "amount out of range for F%d", id)
 		}
 		m.Set(id, fmt.Sprintf("%016d", a))
 	}

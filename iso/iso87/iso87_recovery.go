@@ -1,4 +1,6 @@
-package iso
+package iso87
+
+import . "github.com/posswitch/posswitch/iso"
 
 import "fmt"
 
@@ -12,7 +14,7 @@ import "fmt"
 // stands.
 
 func (d *iso87Dialect) Recovery(req *Message) (Recovery, error) {
-	kind, err := d.classify(req)
+	kind, err := d.Classify(req)
 	if err != nil {
 		return RecoveryNone, err
 	}
@@ -69,7 +71,7 @@ func (d *iso87Dialect) Reversal(orig *Message, reason ReversalReason, attempt in
 	if err != nil {
 		return nil, err
 	}
-	d.carryRules(orig, m, KindReversal)
+	d.CarryRules(orig, m, KindReversal)
 	return m, nil
 }
 
@@ -83,12 +85,12 @@ func (d *iso87Dialect) reversal(orig *Message, reason ReversalReason, attempt in
 	}
 	code, ok := iso87ReasonCodes[reason]
 	if !ok {
-		return nil, invalid("Reason", "unknown reversal reason")
+		return nil, InvalidField("Reason", "unknown reversal reason")
 	}
 	if attempt < 0 {
-		return nil, invalid("Attempt", "must not be negative")
+		return nil, InvalidField("Attempt", "must not be negative")
 	}
-	stan, err := parseN6(11, orig.Value(11))
+	stan, err := ParseN6(11, orig.Value(11))
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +99,7 @@ func (d *iso87Dialect) reversal(orig *Message, reason ReversalReason, attempt in
 		return nil, err
 	}
 	r := orig.Clone()
-	r.Set(7, transmissionTime(d.clock()))
+	r.Set(7, transmissionTime(d.Now()))
 	if t, ok := orig.Get(35); ok && !orig.Has(2) {
 		track := Track2(t)
 		r.Set(2, track.PAN().Digits())
@@ -105,17 +107,17 @@ func (d *iso87Dialect) reversal(orig *Message, reason ReversalReason, attempt in
 			r.Set(14, string(exp))
 		}
 	}
-	stripForReversal(r)
+	StripForReversal(r)
 	r.MTI = d.reversalMTI(attempt)
 	r.Unset(64)
 	r.Set(39, string(code))
 	if d.terminal() {
-		r.Set(64, macPlaceholder)
+		r.Set(64, MACPlaceholder)
 		return r, nil // a copy: a void's F37 (the sale's RRN) stays
 	}
 	r.Unset(37)
 	r.Set(90, originalDataElements(orig.MTI, STAN(stan), sent))
-	r.Set(64, macPlaceholder) // Encode moves it to F128: F90 needs the secondary bitmap
+	r.Set(64, MACPlaceholder) // Encode moves it to F128: F90 needs the secondary bitmap
 	return r, nil
 }
 
@@ -130,15 +132,15 @@ func (d *iso87Dialect) Repeat(orig *Message, attempt int) (*Message, error) {
 		return nil, fmt.Errorf("%w: this request is not repeated in ISO87", ErrUnsupported)
 	}
 	if attempt < 0 {
-		return nil, invalid("Attempt", "must not be negative")
+		return nil, InvalidField("Attempt", "must not be negative")
 	}
 	r := orig.Clone()
-	r.Set(7, transmissionTime(d.clock()))
+	r.Set(7, transmissionTime(d.Now()))
 	if attempt > 0 {
 		r.MTI = orig.MTI[:3] + "1"
 	}
 	r.Unset(128)
-	r.Set(64, macPlaceholder) // a stored request has lost its MAC; Encode places it
+	r.Set(64, MACPlaceholder) // a stored request has lost its MAC; Encode places it
 	return r, nil
 }
 
@@ -193,7 +195,7 @@ func (d *iso87Dialect) PlanUpload(v SettlementResponse, pending []BatchEntry, _ 
 		return UploadPlan{}, nil
 	case VerdictOutOfBalance:
 	default:
-		return UploadPlan{}, invalid("Verdict", "the host could not reconcile the batch; there is nothing to upload against")
+		return UploadPlan{}, InvalidField("Verdict", "the host could not reconcile the batch; there is nothing to upload against")
 	}
 	plan := UploadPlan{Close: SettlementRequest{Totals: t, Currency: c, AfterUpload: true}}
 	for i, e := range pending {

@@ -1,4 +1,6 @@
-package iso
+package iso87
+
+import . "github.com/posswitch/posswitch/iso"
 
 import "fmt"
 
@@ -6,7 +8,7 @@ import "fmt"
 // dialect speaks. Both use the same field formats (jpos/jPOS
 // jpos/src/main/java/org/jpos/iso/packager/ISO87APackager.java); they
 // differ in how a void, a settlement and a batch upload are spelt.
-type ISO87Profile int
+type Profile int
 
 const (
 	// ProfileTerminal, the default, is the terminal-to-host convention of
@@ -16,7 +18,7 @@ const (
 	// a void is a reversible 0200 020000, settlement totals travel in F63,
 	// financial messages carry F24 NII and F62 invoice, an upload is one
 	// 0320 per live transaction with F60 = MTI + STAN + 12 spaces.
-	ProfileTerminal ISO87Profile = iota
+	ProfileTerminal Profile = iota
 	// ProfileHostToHost is the acquirer-to-network convention: a void is a
 	// 0400 customer-cancellation reversal (F39 17) repeated as 0401, the
 	// reconciliation totals travel in F74–F77, F86–F89 and F97, reversals
@@ -24,7 +26,7 @@ const (
 	ProfileHostToHost
 )
 
-func (p ISO87Profile) String() string {
+func (p Profile) String() string {
 	switch p {
 	case ProfileTerminal:
 		return "terminal"
@@ -35,16 +37,15 @@ func (p ISO87Profile) String() string {
 }
 
 // WithISO87Profile chooses the ISO87 convention (default ProfileTerminal).
-func WithISO87Profile(p ISO87Profile) Option {
-	return func(b *base) error {
-		if b.name != "ISO87" {
-			return invalid("Option", "WithISO87Profile applies to ISO87 only")
-		}
-		if p != ProfileTerminal && p != ProfileHostToHost {
-			return invalid("ISO87Profile", "unknown profile")
-		}
-		b.iso87Profile = p
-		return nil
+func WithProfile(p Profile) Option {
+	return func(b *Base) error {
+		return configure(b, InvalidField("Option", "WithISO87Profile applies to ISO87 only"), func(b *iso87Dialect) error {
+			if p != ProfileTerminal && p != ProfileHostToHost {
+				return InvalidField("ISO87Profile", "unknown profile")
+			}
+			b.iso87Profile = p
+			return nil
+		})
 	}
 }
 
@@ -56,15 +57,14 @@ func WithISO87Profile(p ISO87Profile) Option {
 // .../transaction/sale/PackTrans.java sends TPDU 6000910085 with F24 107,
 // so set the acquirer's NII explicitly when it has one.
 func WithNII(nii string) Option {
-	return func(b *base) error {
-		if b.name != "ISO87" {
-			return invalid("Option", "WithNII applies to ISO87 only")
-		}
-		if len(nii) != 3 || !isDigits(nii) {
-			return invalid("NII", "must be three digits")
-		}
-		b.nii = nii
-		return nil
+	return func(b *Base) error {
+		return configure(b, InvalidField("Option", "WithNII applies to ISO87 only"), func(b *iso87Dialect) error {
+			if len(nii) != 3 || !IsDigits(nii) {
+				return InvalidField("NII", "must be three digits")
+			}
+			b.nii = nii
+			return nil
+		})
 	}
 }
 
@@ -74,30 +74,13 @@ func WithNII(nii string) Option {
 // default, 2 after WithPINEntryCapability(false). A request with a PIN
 // block from a terminal declared unable is refused.
 func WithPINEntryCapability(can bool) Option {
-	return func(b *base) error {
-		if b.name != "ISO87" {
-			return invalid("Option", "WithPINEntryCapability applies to ISO87 only: CUP's third F22 digit says whether a PIN was entered")
-		}
-		b.noPINPad = !can
-		return nil
+	return func(b *Base) error {
+		return configure(b, InvalidField("Option", "WithPINEntryCapability applies to ISO87 only: CUP's third F22 digit says whether a PIN was entered"), func(b *iso87Dialect) error {
+			b.noPINPad = !can
+			return nil
+		})
 	}
 }
-
-// Invoice is the terminal's receipt number, n6 (ISO87 terminal profile
-// F62: resza/MAB source/tranproc.c PackInvoice). Zero means "the STAN",
-// which is what posswitch numbers invoices by unless the app gives one.
-type Invoice uint32
-
-// Validate checks the range 0–999999.
-func (i Invoice) Validate() error {
-	if i > 999999 {
-		return invalid("Invoice", "must be at most 999999")
-	}
-	return nil
-}
-
-// String is the six-digit wire form.
-func (i Invoice) String() string { return fmt.Sprintf("%06d", uint32(i)) }
 
 // invoiceOr is the invoice, or the STAN when none was given.
 func invoiceOr(i Invoice, s STAN) string {
@@ -115,7 +98,7 @@ func (d *iso87Dialect) niiOf() string {
 	if d.nii != "" {
 		return d.nii
 	}
-	if dest := fmt.Sprintf("%02X%02X", d.tpdu[1], d.tpdu[2]); isDigits(dest) {
+	if dest := fmt.Sprintf("%02X%02X", d.TPDU()[1], d.TPDU()[2]); IsDigits(dest) {
 		return dest[1:]
 	}
 	return "000"
@@ -132,4 +115,30 @@ func (d *iso87Dialect) entryWire(m EntryMethod) string {
 }
 
 // Profile is the convention this ISO87 dialect speaks (WithISO87Profile).
-func (d *iso87Dialect) Profile() ISO87Profile { return d.iso87Profile }
+func (d *iso87Dialect) Profile() Profile { return d.iso87Profile }
+
+// WithBinaryBitmap makes ISO87 send its bitmap and b fields as raw bytes
+// instead of hex text. CUP's bitmap is always binary.
+func WithBinaryBitmap() Option {
+	return func(b *Base) error {
+		return configure(b, InvalidField("Option", "WithBinaryBitmap applies to ISO87 only"), func(b *iso87Dialect) error {
+			b.SetSpec(iso87Spec(true), true)
+			return nil
+		})
+	}
+}
+
+// WithAdviceAfter sets how many reversal attempts (0400, then 0401 repeats)
+// an ISO87 terminal makes before it turns the reversal into an advice (0420,
+// then 0421 repeats) for store-and-forward. Zero keeps sending 0401.
+func WithAdviceAfter(attempts int) Option {
+	return func(b *Base) error {
+		return configure(b, InvalidField("Option", "WithAdviceAfter applies to ISO87 only: CUP resends its 0400"), func(b *iso87Dialect) error {
+			if attempts < 0 {
+				return InvalidField("AdviceAfter", "must not be negative")
+			}
+			b.adviceAfter = attempts
+			return nil
+		})
+	}
+}

@@ -1,4 +1,6 @@
-package iso
+package cup
+
+import . "github.com/posswitch/posswitch/iso"
 
 import (
 	"fmt"
@@ -16,7 +18,7 @@ func (d *cupDialect) BuildResponse(req *Message, r Response) (*Message, error) {
 			return nil, err
 		}
 	}
-	m, err := d.buildResponse(d, req, r)
+	m, err := d.BuildResponseWith(d, req, r)
 	if err != nil {
 		return nil, err
 	}
@@ -29,9 +31,9 @@ func (d *cupDialect) BuildResponse(req *Message, r Response) (*Message, error) {
 // ParseResponse reads the reply; a financial reply's F63.1 is the card
 // organisation (SaveRspPackData keeps it as the card unit).
 func (d *cupDialect) ParseResponse(req, reply *Message) (Response, error) {
-	r, err := d.parseResponse(d, req, reply)
+	r, err := d.ParseResponseWith(d, req, reply)
 	if f, ok := r.(FinancialResponse); ok && err == nil {
-		f.CardOrg = cardOrgOf(reply)
+		f.CardOrg = CardOrgOf(reply)
 		return f, nil
 	}
 	return r, err
@@ -39,17 +41,17 @@ func (d *cupDialect) ParseResponse(req, reply *Message) (Response, error) {
 
 // echoFields: a CUP reply echoes the request's identifying fields (S1
 // SaveRspPackData lists what comes back).
-func (d *cupDialect) echoFields() []int { return []int{2, 3, 4, 11, 25, 41, 42, 49, 60, 61} }
+func (d *cupDialect) EchoFields() []int { return []int{2, 3, 4, 11, 25, 41, 42, 49, 60, 61} }
 
-func (d *cupDialect) classify(m *Message) (Kind, error) {
-	if k := d.qrKind(m); k != 0 {
+func (d *cupDialect) Classify(m *Message) (Kind, error) {
+	if k := d.QRKind(m); k != 0 {
 		return k, nil
 	}
 	f3 := m.Value(3)
 	netCode := cupNetCode(m)
 	switch {
 	case m.MTI == "0200" && f3 == "000000":
-		if _, ok := paymentCodeOf(m, d.codeField); ok {
+		if _, ok := PaymentCodeOf(m, d.CodeField()); ok {
 			return KindPaymentCodeSale, nil
 		}
 		return KindSale, nil
@@ -80,7 +82,7 @@ func (d *cupDialect) classify(m *Message) (Kind, error) {
 
 func (d *cupDialect) ParseRequest(m *Message) (Envelope, Request, error) {
 	if TracksEnciphered(m) {
-		return Envelope{}, nil, malformed(35, "track data is enciphered under the TDK: decipher it first (DecryptTracks)")
+		return Envelope{}, nil, Malformed(35, "track data is enciphered under the TDK: decipher it first (DecryptTracks)")
 	}
 	var env Envelope
 	var err error
@@ -88,19 +90,19 @@ func (d *cupDialect) ParseRequest(m *Message) (Envelope, Request, error) {
 		// An echo test carries no F11 (CaoEnXin/LiaoYang_POS Src/tranproc.c
 		// SetCommReqField skips it for RESPONSE_TEST): STAN 0.
 		env = Envelope{Terminal: TerminalID(m.Value(41)), Merchant: MerchantID(m.Value(42))}
-	} else if env, err = envelopeOf(m); err != nil {
+	} else if env, err = EnvelopeOf(m); err != nil {
 		return Envelope{}, nil, err
 	}
 	f60 := m.Value(60)
-	if len(f60) < 11 || !isDigits(f60) {
-		return Envelope{}, nil, malformed(60, "want type, batch and network code")
+	if len(f60) < 11 || !IsDigits(f60) {
+		return Envelope{}, nil, Malformed(60, "want type, batch and network code")
 	}
-	batch, _ := parseN6(60, f60[2:8])
+	batch, _ := ParseN6(60, f60[2:8])
 	env.Batch = BatchNumber(batch)
-	if q, ok, err := d.parseQRRequest(m); ok {
+	if q, ok, err := d.ParseQRRequest(m); ok {
 		return env, q, err
 	}
-	kind, err := d.classify(m)
+	kind, err := d.Classify(m)
 	if err != nil {
 		return Envelope{}, nil, err
 	}
@@ -109,11 +111,11 @@ func (d *cupDialect) ParseRequest(m *Message) (Envelope, Request, error) {
 }
 
 func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Request, error) {
-	amount, err := amountOf(m)
+	amount, err := AmountOf(m)
 	if err != nil {
 		return nil, err
 	}
-	if r, ok, err := d.parseSharedRequest(kind, m, amount, d.originalOf); ok {
+	if r, ok, err := d.ParseSharedRequest(kind, m, amount, d.originalOf); ok {
 		return r, err
 	}
 	switch kind {
@@ -122,12 +124,12 @@ func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Reque
 		if err != nil {
 			return nil, err
 		}
-		card, err := cardOf(m)
-		return RefundRequest{Amount: amount, Card: card, Original: orig, CardOrg: cardOrgOf(m)}, err
+		card, err := CardOf(m)
+		return RefundRequest{Amount: amount, Card: card, Original: orig, CardOrg: CardOrgOf(m)}, err
 	case KindReversal:
 		copyOf := m.Clone()
 		copyOf.MTI = "0200"
-		of, err := d.classify(copyOf)
+		of, err := d.Classify(copyOf)
 		return ReversalRequest{Of: of, Amount: amount, Original: Original{STAN: env.STAN},
 			Reason: ResponseCode(m.Value(39))}, err
 	case KindSettlement:
@@ -149,15 +151,15 @@ func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Reque
 		return BatchUploadRequest{Entries: entries}, err
 	case KindBatchUploadEnd:
 		f48 := m.Value(48)
-		if len(f48) != 4 || !isDigits(f48) {
-			return nil, malformed(48, "want a four-digit count")
+		if len(f48) != 4 || !IsDigits(f48) {
+			return nil, Malformed(48, "want a four-digit count")
 		}
 		var n int
 		fmt.Sscanf(f48, "%d", &n)
 		return BatchUploadEndRequest{Count: n, Balanced: cupNetCode(m) == cup603UploadEndB}, nil
 	case KindSignOn:
 		env.Operator = OperatorCode(strings.TrimRight(m.Value(63), " "))
-		return signOnRequest(60, cupNetCode(m))
+		return SignOnRequestOf(60, cupNetCode(m))
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, kind)
 }
@@ -166,40 +168,40 @@ func (d *cupDialect) parseRequestOf(kind Kind, m *Message, env *Envelope) (Reque
 // F2, F63 the card organisation, F37/F61 the sale it refunded.
 func (d *cupDialect) refundUploadOf(m *Message, amount Amount, env *Envelope) (BatchEntry, error) {
 	if f60 := m.Value(60); f60[:2] != cup601Refund {
-		return BatchEntry{}, malformed(60, "a refund upload has type 25")
+		return BatchEntry{}, Malformed(60, "a refund upload has type 25")
 	}
 	orig, err := d.originalOf(m, Amount{})
 	if err != nil {
 		return BatchEntry{}, err
 	}
 	return BatchEntry{Kind: KindRefund, STAN: env.STAN, Amount: amount, PAN: PAN(m.Value(2)),
-		CardOrg: cardOrgOf(m), Original: orig}, nil
+		CardOrg: CardOrgOf(m), Original: orig}, nil
 }
 
 // originalOf reads F37/F38/F61 (batch, trace, optional MMDD).
 func (d *cupDialect) originalOf(m *Message, amount Amount) (Original, error) {
 	f61 := m.Value(61)
 	if len(f61) != 12 && len(f61) != 16 {
-		return Original{}, malformed(61, "want batch, trace and optional date")
+		return Original{}, Malformed(61, "want batch, trace and optional date")
 	}
-	batch, err := parseN6(61, f61[:6])
+	batch, err := ParseN6(61, f61[:6])
 	if err != nil {
 		return Original{}, err
 	}
-	stan, _ := parseN6(61, f61[6:12])
+	stan, _ := ParseN6(61, f61[6:12])
 	o := Original{STAN: STAN(stan), Batch: BatchNumber(batch), AuthCode: AuthCode(m.Value(38)), Amount: amount}
 	if rrn := m.Value(37); strings.Trim(rrn, "0") != "" {
 		o.RRN = RRN(rrn)
 	}
 	if len(f61) == 16 {
-		if o.Time, err = d.resolveDate(61, f61[12:], ""); err != nil {
+		if o.Time, err = d.ResolveDate(61, f61[12:], ""); err != nil {
 			return Original{}, err
 		}
 	}
 	return o, nil
 }
 
-func (d *cupDialect) buildSettlementResponse(m, req *Message, r SettlementResponse) error {
+func (d *cupDialect) BuildSettlementResponse(m, req *Message, r SettlementResponse) error {
 	t, _, err := parseCUPTotalsF48(req.Value(48))
 	if err != nil {
 		return err
@@ -213,13 +215,13 @@ func (d *cupDialect) buildSettlementResponse(m, req *Message, r SettlementRespon
 	if r.Code == "" {
 		r.Code = CodeApproved // CUP reports the verdict in F48, not F39
 	}
-	return setReplyCommon(m, r.Reply)
+	return SetReplyCommon(m, r.Reply)
 }
 
 // parseSettlementResponse reads the verdict from F48's result digits: CUP
 // signals imbalance there, not in F39 (CaoEnXin/LiaoYang_POS Src/tranproc.c
 // PosSettleTran: "结算响应没有bit 39", results at F48 offsets 30 and 61).
-func (d *cupDialect) parseSettlementResponse(_, reply *Message, rep Reply) (Response, error) {
+func (d *cupDialect) ParseSettlementResponse(_, reply *Message, rep Reply) (Response, error) {
 	_, v, err := parseCUPTotalsF48(reply.Value(48))
 	if err != nil {
 		return nil, err
@@ -229,8 +231,8 @@ func (d *cupDialect) parseSettlementResponse(_, reply *Message, rep Reply) (Resp
 
 // Sign-on reply F62: the key block of the scheme the request asked for in
 // 60.3, laid out as cupKeyBlocks says.
-func (d *cupDialect) buildSignOnResponse(m, req *Message, r SignOnResponse) error {
-	if err := setReplyCommon(m, r.Reply); err != nil {
+func (d *cupDialect) BuildSignOnResponse(m, req *Message, r SignOnResponse) error {
+	if err := SetReplyCommon(m, r.Reply); err != nil {
 		return err
 	}
 	if err := r.Batch.Validate(); err != nil {
@@ -238,22 +240,22 @@ func (d *cupDialect) buildSignOnResponse(m, req *Message, r SignOnResponse) erro
 	}
 	f60 := req.Value(60)
 	if len(f60) < 11 {
-		return malformed(60, "sign-on request without a network code")
+		return Malformed(60, "sign-on request without a network code")
 	}
 	m.Set(60, f60[:2]+r.Batch.String()+f60[8:])
-	return setSignOnKeys(m, 62, d.keyBlocks, cupNetCode(req), r)
+	return SetSignOnKeys(m, 62, d.KeyBlocks(), cupNetCode(req), r)
 }
 
-func (d *cupDialect) parseSignOnResponse(req, reply *Message, rep Reply) (Response, error) {
+func (d *cupDialect) ParseSignOnResponse(req, reply *Message, rep Reply) (Response, error) {
 	r := SignOnResponse{Reply: rep}
 	if f60 := reply.Value(60); len(f60) >= 8 {
-		b, err := parseN6(60, f60[2:8])
+		b, err := ParseN6(60, f60[2:8])
 		if err != nil {
 			return nil, err
 		}
 		r.Batch = BatchNumber(b)
 	}
-	keys, err := signOnKeysOf(reply, 62, d.keyBlocks, rep.Code, cupNetCode(req))
+	keys, err := SignOnKeysOf(reply, 62, d.KeyBlocks(), rep.Code, cupNetCode(req))
 	if err != nil {
 		return nil, err
 	}

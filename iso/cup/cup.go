@@ -1,40 +1,92 @@
-package iso
+package cup
+
+import . "github.com/posswitch/posswitch/iso"
 
 import (
+	"crypto/des"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // cupDialect spells the China UnionPay POS-terminal specification as public
 // terminals implement it (CaoEnXin/LiaoYang_POS Src/tranproc.c,
 // Src/trancomm.c; alon0808/ProjectAfcApp code/AfcCore/UnionPay/qpboc_8583.c).
 // See the package doc for the field map.
-type cupDialect struct{ base }
+type cupDialect struct {
+	Base
+	// currency is what amounts of a message without F49 are in (CUP's
+	// packed batch upload); CNY by default.
+	currency Currency
+	// Choices where the public sources disagree (choices.go).
+	voidReversalF61 VoidReversalF61
+	qrVoidEntry     *EntryMode // F22 of a void without a card; nil: 032
+}
 
-// CUP returns the CUP dialect: 2-byte binary length, a 5-byte TPDU (default
-// 60 0000 0000; set yours with WithTPDU), the 6-byte CUP header (default
-// 60 31 00 00 00 00; set yours with WithCUPHeader), BCD fields,
-// CUP ECB MAC in F64.
-func CUP(opts ...Option) (Dialect, error) {
-	d := &cupDialect{base{
-		codec:             newCodec(cupWireSpec, false, redactCUP),
-		framing:           Framing{Prefix: LengthBinary2, TPDU: true, HeaderLen: cupHeaderLen},
-		tpdu:              TPDU{0x60, 0, 0, 0, 0},
-		header:            DefaultCUPHeader().Bytes(),
-		clock:             time.Now,
-		qr:                QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 59},
-		reversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
-		newMAC:            newCUPMAC,
-		keyBlocks:         cupKeyBlocks,
-		codeField:         59,
-		currency:          CNY,
-		name:              "CUP",
-	}}
-	if err := d.apply(opts); err != nil {
+// New returns the CUP dialect: 2-byte binary length, a 5-byte TPDU (default
+// 60 0000 0000; set yours with iso.WithTPDU), the 6-byte CUP header (default
+// 60 31 00 00 00 00; set yours with WithHeader), BCD fields, CUP ECB MAC in
+// F64. It takes iso's options and this package's.
+func New(opts ...Option) (Dialect, error) {
+	d := &cupDialect{currency: CNY}
+	d.Init(BaseConfig{
+		Name:              "CUP",
+		Spec:              cupWireSpec,
+		Redact:            redactCUP,
+		Framing:           Framing{Prefix: LengthBinary2, TPDU: true, HeaderLen: cupHeaderLen},
+		TPDU:              TPDU{0x60, 0, 0, 0, 0},
+		Header:            DefaultHeader().Bytes(),
+		QR:                QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 59},
+		ReversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
+		NewMAC:            newCUPMAC,
+		KeyBlocks:         cupKeyBlocks,
+		CodeField:         59,
+		Dialect:           d,
+	})
+	if err := d.Apply(opts); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// configure runs f on the CUP dialect an Option is applied to; on another
+// dialect the option is refused.
+func configure(b *Base, refused error, f func(d *cupDialect) error) error {
+	d, ok := b.Owner().(*cupDialect)
+	if !ok {
+		return refused
+	}
+	return f(d)
+}
+
+// WithCurrency sets the CUP dialect's currency (default CNY, 156): the
+// packed batch upload 0320 carries no F49, so its amounts are in it, a
+// terminal refuses to upload entries in another currency and a host reads
+// the amounts in it.
+func WithCurrency(c Currency) Option {
+	return func(b *Base) error {
+		return configure(b, InvalidField("Option", "cup.WithCurrency applies to the CUP dialect only: ISO87 messages carry F49"), func(d *cupDialect) error {
+			if err := c.Validate(); err != nil {
+				return err
+			}
+			d.currency = c
+			return nil
+		})
+	}
+}
+
+// newCUPMAC is the CUP dialect's MAC: the ECB algorithm under the
+// single-length MAK a CUP sign-on delivers in every key scheme. The MAK
+// check value is single DES and the MAC is single DES under those 8 bytes
+// (chfenix/iso8583 .../entity/SignResponse.java quotes the specification;
+// alon0808/ProjectAfcApp code/AfcCore/UnionPay/qpboc_8583.c decrypts only
+// the first 8 bytes of the MAK block). A longer key is refused rather than
+// silently used as 3DES, which no CUP host would verify.
+func newCUPMAC(mak []byte) (MAC, error) {
+	if len(mak) != des.BlockSize {
+		return nil, fmt.Errorf("%w: a CUP MAC key is single-length (8 bytes), got %d",
+			ErrKeyLength, len(mak))
+	}
+	return NewCUPECBMAC(mak)
 }
 
 func (d *cupDialect) Name() string { return "CUP" }
@@ -58,9 +110,7 @@ const (
 
 // cupWireSpec is cupSpec with track fields that also carry enciphered
 // tracks (see withCipherTracks).
-var cupWireSpec = withCipherTracks(cupSpec)
-
-var cupSchemeCodes = map[KeyScheme]string{KeysSingleDES: "001", KeysDoubleDES: "003", KeysDoubleDESTrack: "004"}
+var cupWireSpec = WithCipherTracks(cupSpec)
 
 func cupF60(txnType string, batch BatchNumber, netCode string) string {
 	return txnType + batch.String() + netCode
@@ -80,17 +130,17 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	return d.applyRules(env, r, m)
+	return d.ApplyRules(env, r, m)
 }
 
 func (d *cupDialect) buildRequest(env Envelope, r Request) (*Message, error) {
-	if err := env.validate(); err != nil {
+	if err := env.Validate(); err != nil {
 		return nil, err
 	}
 	if r == nil {
-		return nil, invalid("Request", "nil")
+		return nil, InvalidField("Request", "nil")
 	}
-	if err := r.validate(); err != nil {
+	if err := ValidateRequest(r); err != nil {
 		return nil, err
 	}
 	m := &Message{}
@@ -100,31 +150,31 @@ func (d *cupDialect) buildRequest(env Envelope, r Request) (*Message, error) {
 	switch r := r.(type) {
 	case SaleRequest:
 		d.financial(m, "0200", "000000", env.Batch, cup601Sale, r.Amount)
-		if err := setCardFields(m, r.Card, "D", cupSecurityOf(env)); err != nil {
+		if err := SetCardFields(m, r.Card, "D", CardSecurityOf(env)); err != nil {
 			return nil, err
 		}
 	case PaymentCodeSaleRequest:
 		d.financial(m, "0200", "000000", env.Batch, cup601Sale, r.Amount)
-		m.Set(22, EntryMode{Method: EntryBarcode}.wire())
-		m.Set(d.codeField, formatTLV([]tlvElem{{tagPaymentCode, string(r.Code)}}))
+		m.Set(22, EntryMode{Method: EntryBarcode}.Wire())
+		m.Set(d.CodeField(), FormatTLV([]TLVElem{{Tag: TagPaymentCode, Value: string(r.Code)}}))
 	case BalanceInquiryRequest:
 		m.MTI = "0200"
 		m.Set(3, "310000")
 		m.Set(25, "00")
 		m.Set(49, r.Currency.Numeric)
 		m.Set(60, cupF60(cup601Balance, env.Batch, cup603None))
-		if err := setCardFields(m, r.Card, "D", cupSecurityOf(env)); err != nil {
+		if err := SetCardFields(m, r.Card, "D", CardSecurityOf(env)); err != nil {
 			return nil, err
 		}
-		m.Set(64, macPlaceholder)
+		m.Set(64, MACPlaceholder)
 	case VoidRequest:
 		d.financial(m, "0200", "200000", env.Batch, cup601Void, r.Original.Amount)
 		// Without a card (a payment-code or QR void) there is no PAN, so F22
 		// is the dialect's choice, 032 by default (WithQRVoidEntryMode); with
 		// one, setCardFields writes the card's F2/F35 and entry mode.
-		m.Set(22, d.qrVoidEntryMode().wire())
+		m.Set(22, d.qrVoidEntryMode().Wire())
 		if r.Card != nil {
-			if err := setCardFields(m, *r.Card, "D", cupSecurityOf(env)); err != nil {
+			if err := SetCardFields(m, *r.Card, "D", CardSecurityOf(env)); err != nil {
 				return nil, err
 			}
 		}
@@ -133,17 +183,17 @@ func (d *cupDialect) buildRequest(env Envelope, r Request) (*Message, error) {
 			m.Set(38, string(r.Original.AuthCode))
 		}
 		if err := r.Original.Batch.Validate(); err != nil {
-			return nil, prefixField("Original", err)
+			return nil, PrefixField("Original", err)
 		}
 		m.Set(61, r.Original.Batch.String()+r.Original.STAN.String())
 	case RefundRequest:
 		d.financial(m, "0220", "200000", env.Batch, cup601Refund, r.Amount)
-		if err := setCardFields(m, r.Card, "D", cupSecurityOf(env)); err != nil {
+		if err := SetCardFields(m, r.Card, "D", CardSecurityOf(env)); err != nil {
 			return nil, err
 		}
 		m.Set(37, string(r.Original.RRN))
 		m.Set(61, batchOrZeros(r.Original.Batch)+stanOrZeros(r.Original.STAN)+r.Original.Time.Format("0102"))
-		m.Set(63, refundF63(r.CardOrg))
+		m.Set(63, RefundF63(r.CardOrg))
 	case SettlementRequest:
 		if r.AfterUpload {
 			return nil, fmt.Errorf("%w: CUP closes an upload with a batch-upload end, not a second settlement", ErrUnsupported)
@@ -171,7 +221,7 @@ func (d *cupDialect) buildRequest(env Envelope, r Request) (*Message, error) {
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, code))
 	case SignOnRequest:
 		m.MTI = "0800"
-		m.Set(60, cupF60(cup601Mgmt, env.Batch, cupSchemeCodes[r.Scheme]))
+		m.Set(60, cupF60(cup601Mgmt, env.Batch, r.Scheme.String()))
 		m.Set(63, operatorF63(env.Operator))
 	case SignOffRequest:
 		m.MTI = "0820"
@@ -184,7 +234,7 @@ func (d *cupDialect) buildRequest(env Envelope, r Request) (*Message, error) {
 		m.Unset(11)
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603Echo))
 	case QROrderCreateRequest, QROrderQueryRequest, QROrderCloseRequest:
-		buildQRRequest(m, d.qr, r, cupF60(cup601Mgmt, env.Batch, cup603None))
+		BuildQRRequest(m, d.QR(), r, cupF60(cup601Mgmt, env.Batch, cup603None))
 	default:
 		return nil, fmt.Errorf("%w: %s request", ErrUnsupported, r.Kind())
 	}
@@ -203,7 +253,7 @@ func (d *cupDialect) buildUpload(m *Message, env Envelope, r BatchUploadRequest)
 	m.MTI = "0320"
 	for _, e := range r.Entries {
 		if e.Kind == KindRefund && len(r.Entries) != 1 {
-			return invalid("Entries", "CUP uploads a refund alone in its 0320, not packed with other records")
+			return InvalidField("Entries", "CUP uploads a refund alone in its 0320, not packed with other records")
 		}
 	}
 	if e := r.Entries[0]; e.Kind == KindRefund {
@@ -211,7 +261,7 @@ func (d *cupDialect) buildUpload(m *Message, env Envelope, r BatchUploadRequest)
 		if e.PAN != "" {
 			m.Set(2, e.PAN.Digits())
 		}
-		setAmount(m, e.Amount)
+		SetAmount(m, e.Amount)
 		m.Set(11, e.STAN.String())
 		m.Set(37, rrnOrZeros(e.Original.RRN))
 		f61 := batchOrZeros(e.Original.Batch) + stanOrZeros(e.Original.STAN)
@@ -219,19 +269,19 @@ func (d *cupDialect) buildUpload(m *Message, env Envelope, r BatchUploadRequest)
 			f61 += e.Original.Time.Format("0102")
 		}
 		m.Set(61, f61)
-		m.Set(63, refundF63(e.CardOrg))
+		m.Set(63, RefundF63(e.CardOrg))
 		m.Set(60, cupF60(cup601Refund, env.Batch, cup603None))
 		return nil
 	}
 	if len(r.Entries) > cupPackedPerUpload {
-		return invalid("Entries", "CUP packs at most %d entries in one upload", cupPackedPerUpload)
+		return InvalidField("Entries", "CUP packs at most %d entries in one upload", cupPackedPerUpload)
 	}
 	// No F49: CaoEnXin/LiaoYang_POS Src/tranproc.c SetCommReqField
 	// returns before F25/F49 for POS_BATCH_UP, so the packed amounts
 	// are in the dialect's currency, which every entry must be in.
 	for i, e := range r.Entries {
 		if e.Amount.Currency != d.currency {
-			return invalid(fmt.Sprintf("Entries[%d].Amount.Currency", i),
+			return InvalidField(fmt.Sprintf("Entries[%d].Amount.Currency", i),
 				"CUP's batch upload carries no currency; amounts must be in %s (WithCurrency)", d.currency.Alpha)
 		}
 	}
@@ -244,10 +294,10 @@ func (d *cupDialect) buildUpload(m *Message, env Envelope, r BatchUploadRequest)
 func (d *cupDialect) financial(m *Message, mti, proc string, batch BatchNumber, txnType string, a Amount) {
 	m.MTI = mti
 	m.Set(3, proc)
-	setAmount(m, a)
+	SetAmount(m, a)
 	m.Set(25, "00")
 	m.Set(60, cupF60(txnType, batch, cup603None))
-	m.Set(64, macPlaceholder)
+	m.Set(64, MACPlaceholder)
 }
 
 func rrnOrZeros(r RRN) string {
@@ -269,27 +319,6 @@ func stanOrZeros(s STAN) string {
 		return "000000"
 	}
 	return s.String()
-}
-
-// buildQRRequest spells a QR order request with the mapping's MTI, code and
-// private field. Shared by both dialects: only the mapping differs.
-func buildQRRequest(m *Message, q QROrderMapping, r Request, f60 string) {
-	m.MTI = q.MTI
-	m.Set(25, "00")
-	m.Set(60, f60)
-	switch r := r.(type) {
-	case QROrderCreateRequest:
-		m.Set(3, q.CreateCode)
-		setAmount(m, r.Amount)
-		m.Set(q.Field, qrTLV(QROrder{}, r.Validity))
-	case QROrderQueryRequest:
-		m.Set(3, q.QueryCode)
-		m.Set(q.Field, qrTLV(QROrder{Ref: r.OrderRef}, 0))
-	case QROrderCloseRequest:
-		m.Set(3, q.CloseCode)
-		m.Set(q.Field, qrTLV(QROrder{Ref: r.OrderRef}, 0))
-	}
-	m.Set(64, macPlaceholder)
 }
 
 // Requirement reads the processing-requirement nibble of a CUP reply

@@ -1,4 +1,6 @@
-package iso
+package cup
+
+import . "github.com/posswitch/posswitch/iso"
 
 import (
 	"fmt"
@@ -51,7 +53,7 @@ const cupPackedPerUpload = 8
 // those of an earlier, interrupted run included. There is no second 0500.
 func (d *cupDialect) PlanUpload(v SettlementResponse, pending []BatchEntry, uploaded int, _ Totals, _ Currency) (UploadPlan, error) {
 	if v.Domestic == VerdictError || v.Foreign == VerdictError || v.Verdict == VerdictError {
-		return UploadPlan{}, invalid("Verdict", "the host could not reconcile the batch; there is nothing to upload against")
+		return UploadPlan{}, InvalidField("Verdict", "the host could not reconcile the batch; there is nothing to upload against")
 	}
 	upload := func(e BatchEntry) bool {
 		c := v.Domestic
@@ -97,10 +99,10 @@ func cupTotalsF48(t Totals, results ...byte) (string, error) {
 	var b strings.Builder
 	for i, c := range []ClassTotals{t.Domestic, t.Foreign} {
 		if c.DebitCount > 999 || c.CreditCount > 999 {
-			return "", invalid("Totals", "CUP settles at most 999 debits and 999 credits per card class")
+			return "", InvalidField("Totals", "CUP settles at most 999 debits and 999 credits per card class")
 		}
-		if c.DebitAmount < 0 || c.CreditAmount < 0 || c.DebitAmount > maxAmount || c.CreditAmount > maxAmount {
-			return "", invalid("Totals", "amount outside the 12 digits of F48")
+		if c.DebitAmount < 0 || c.CreditAmount < 0 || c.DebitAmount > MaxAmount || c.CreditAmount > MaxAmount {
+			return "", InvalidField("Totals", "amount outside the 12 digits of F48")
 		}
 		r := byte('0')
 		if i < len(results) {
@@ -115,8 +117,8 @@ func cupTotalsF48(t Totals, results ...byte) (string, error) {
 func parseCUPTotalsF48(s string) (Totals, [2]Verdict, error) {
 	var t Totals
 	var v [2]Verdict
-	if len(s) != 62 || !isDigits(s) {
-		return t, v, malformed(48, "want 62 digits of totals")
+	if len(s) != 62 || !IsDigits(s) {
+		return t, v, Malformed(48, "want 62 digits of totals")
 	}
 	for i, c := range []*ClassTotals{&t.Domestic, &t.Foreign} {
 		blk := s[i*31 : i*31+31]
@@ -134,7 +136,7 @@ func parseCUPTotalsF48(s string) (Totals, [2]Verdict, error) {
 		case '3':
 			v[i] = VerdictError
 		default:
-			return t, v, malformed(48, "unknown reconciliation result")
+			return t, v, Malformed(48, "unknown reconciliation result")
 		}
 	}
 	return t, v, nil
@@ -169,26 +171,26 @@ func cupUploadF48(entries []BatchEntry) string {
 		if e.Foreign() {
 			org = "01"
 		}
-		fmt.Fprintf(&b, "%s%s%020s%s", org, e.STAN, e.PAN.Digits(), e.Amount.n12())
+		fmt.Fprintf(&b, "%s%s%020s%s", org, e.STAN, e.PAN.Digits(), e.Amount.N12())
 	}
 	return b.String()
 }
 
 func parseCUPUploadF48(s string, currency Currency) ([]BatchEntry, error) {
-	if len(s) < 2 || !isDigits(s) {
-		return nil, malformed(48, "want digits")
+	if len(s) < 2 || !IsDigits(s) {
+		return nil, Malformed(48, "want digits")
 	}
 	var n int
 	fmt.Sscanf(s[:2], "%d", &n)
 	if len(s) != 2+40*n {
-		return nil, malformed(48, "record count disagrees with length")
+		return nil, Malformed(48, "record count disagrees with length")
 	}
 	out := make([]BatchEntry, n)
 	for i := range out {
 		rec := s[2+40*i : 2+40*(i+1)]
-		stan, _ := parseN6(48, rec[2:8])
+		stan, _ := ParseN6(48, rec[2:8])
 		pan := strings.TrimLeft(rec[8:28], "0")
-		amount, _ := parseN12(48, rec[28:40])
+		amount, _ := ParseN12(48, rec[28:40])
 		// The flag says only the class: a foreign record's organisation is
 		// not on the wire, so the host reads it from its own ledger.
 		org := CardOrgCUP
@@ -204,8 +206,8 @@ func parseCUPUploadF48(s string, currency Currency) ([]BatchEntry, error) {
 // redactCUP masks as the default table does, except F48, whose layout CUP
 // fixes: totals and counts are shown, the PANs of upload records are masked.
 func redactCUP(id int, v string) string {
-	if id != 48 || !isDigits(v) {
-		return redactDefault(id, v)
+	if id != 48 || !IsDigits(v) {
+		return RedactDefault(id, v)
 	}
 	entries, err := parseCUPUploadF48(v, CNY)
 	if err != nil || len(v) < 42 {

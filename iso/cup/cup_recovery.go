@@ -1,4 +1,6 @@
-package iso
+package cup
+
+import . "github.com/posswitch/posswitch/iso"
 
 import "fmt"
 
@@ -8,7 +10,7 @@ import "fmt"
 // 0400 copied from the request; refunds are advices (0220) and are resent.
 
 func (d *cupDialect) Recovery(req *Message) (Recovery, error) {
-	kind, err := d.classify(req)
+	kind, err := d.Classify(req)
 	if err != nil {
 		return RecoveryNone, err
 	}
@@ -49,12 +51,12 @@ func (d *cupDialect) Reversal(orig *Message, reason ReversalReason, attempt int)
 	if err != nil {
 		return nil, err
 	}
-	d.carryRules(orig, m, KindReversal)
+	d.CarryRules(orig, m, KindReversal)
 	return m, nil
 }
 
 func (d *cupDialect) reversal(orig *Message, reason ReversalReason, attempt int) (*Message, error) {
-	kind, err := d.classify(orig)
+	kind, err := d.Classify(orig)
 	if err != nil {
 		return nil, err
 	}
@@ -63,14 +65,14 @@ func (d *cupDialect) reversal(orig *Message, reason ReversalReason, attempt int)
 	}
 	code, ok := cupReasonCodes[reason.Wire()]
 	if !ok {
-		return nil, invalid("Reason", "unknown reversal reason")
+		return nil, InvalidField("Reason", "unknown reversal reason")
 	}
 	if attempt < 0 {
-		return nil, invalid("Attempt", "must not be negative")
+		return nil, InvalidField("Attempt", "must not be negative")
 	}
 	r := orig.Clone()
 	r.MTI = "0400"
-	stripForReversal(r)
+	StripForReversal(r)
 	r.Unset(37)
 	r.Set(39, string(code))
 	if kind == KindVoid {
@@ -78,13 +80,13 @@ func (d *cupDialect) reversal(orig *Message, reason ReversalReason, attempt int)
 			return nil, err
 		}
 	}
-	r.Set(64, macPlaceholder)
+	r.Set(64, MACPlaceholder)
 	return r, nil
 }
 
 // Repeat resends a refund advice unchanged: CUP has no repeat MTI for it.
 func (d *cupDialect) Repeat(orig *Message, attempt int) (*Message, error) {
-	kind, err := d.classify(orig)
+	kind, err := d.Classify(orig)
 	if err != nil {
 		return nil, err
 	}
@@ -92,10 +94,10 @@ func (d *cupDialect) Repeat(orig *Message, attempt int) (*Message, error) {
 		return nil, fmt.Errorf("%w: a CUP %s is not repeated", ErrUnsupported, kind)
 	}
 	if attempt < 0 {
-		return nil, invalid("Attempt", "must not be negative")
+		return nil, InvalidField("Attempt", "must not be negative")
 	}
 	r := orig.Clone()
-	r.Set(64, macPlaceholder) // a stored request has lost its MAC
+	r.Set(64, MACPlaceholder) // a stored request has lost its MAC
 	return r, nil
 }
 
