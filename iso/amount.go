@@ -57,7 +57,7 @@ func (c Currency) validate() error {
 	return nil
 }
 
-// maxAmount is the largest value an n12 amount field can carry.
+// MaxAmount is the largest value an n12 amount field can carry.
 const MaxAmount = 999_999_999_999
 
 // Amount is money in minor units (fen, cents) of a currency. There are no
@@ -98,6 +98,7 @@ func (a Amount) String() string {
 	return fmt.Sprintf("%s %s%d.%0*d", a.Currency.Alpha, sign, m/unit, a.Currency.Exponent, m%unit)
 }
 
+// ParseN12 reads an n12 amount field (F4, F54 parts) as minor units.
 func ParseN12(field int, s string) (int64, error) {
 	if len(s) != 12 || !IsDigits(s) {
 		return 0, Malformed(field, "want 12 digits")
@@ -106,6 +107,7 @@ func ParseN12(field int, s string) (int64, error) {
 	return v, nil
 }
 
+// IsDigits says whether s is non-empty and all ASCII digits.
 func IsDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {

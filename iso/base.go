@@ -236,7 +236,7 @@ func (b *Base) NewMAC(mak []byte) (MAC, error) { return b.newMAC(mak) }
 
 func (b *Base) Decode(body []byte) (*Message, error) { return b.codec.decode(body) }
 
-// macPlaceholder marks a message that must be signed: builders set the MAC
+// MACPlaceholder marks a message that must be signed: builders set the MAC
 // field to zeros and Encode fills in the real MAC.
 const MACPlaceholder = "0000000000000000"
 
@@ -282,14 +282,14 @@ func (b *Base) Encode(m *Message, mac MAC) ([]byte, error) {
 	return out, nil
 }
 
-// resolveDate turns a wire MMDD (and hhmmss) into a time in the year that
+// ResolveDate turns a wire MMDD (and hhmmss) into a time in the year that
 // puts it nearest the clock: a reply dated 1231 read on 2 January belongs to
 // the year before.
 func (b *Base) ResolveDate(field int, mmdd, hhmmss string) (time.Time, error) {
 	return b.ResolveDateIn(field, mmdd, hhmmss, b.clock())
 }
 
-// resolveDateIn is resolveDate against a given now, whose location the
+// ResolveDateIn is ResolveDate against a given now, whose location the
 // result takes (UTC for F7, local for F12/F13).
 func (b *Base) ResolveDateIn(field int, mmdd, hhmmss string, now time.Time) (time.Time, error) {
 	if len(mmdd) != 4 || !IsDigits(mmdd) {
@@ -318,7 +318,7 @@ func absDuration(d time.Duration) time.Duration {
 	return d
 }
 
-// hostTime reads F13 (MMDD) and F12 (hhmmss) when present.
+// HostTime reads F13 (MMDD) and F12 (hhmmss) when present.
 func (b *Base) HostTime(m *Message) (time.Time, error) {
 	mmdd, ok := m.Get(13)
 	if !ok {
@@ -327,12 +327,13 @@ func (b *Base) HostTime(m *Message) (time.Time, error) {
 	return b.ResolveDate(13, mmdd, m.Value(12))
 }
 
+// SetLocalTime writes t as F12 (hhmmss) and F13 (MMDD).
 func SetLocalTime(m *Message, t time.Time) {
 	m.Set(12, t.Format("150405"))
 	m.Set(13, t.Format("0102"))
 }
 
-// replyCommon reads the fields every typed response shares.
+// ReplyCommon reads the fields every typed response shares.
 func (b *Base) ReplyCommon(m *Message) (Reply, error) {
 	r := Reply{Code: ResponseCode(m.Value(39)), RRN: RRN(m.Value(37)), AuthCode: AuthCode(m.Value(38))}
 	t, err := b.HostTime(m)
@@ -340,7 +341,7 @@ func (b *Base) ReplyCommon(m *Message) (Reply, error) {
 	return r, err
 }
 
-// setReplyCommon writes Reply's fields into a response message.
+// SetReplyCommon writes Reply's fields into a response message.
 func SetReplyCommon(m *Message, r Reply) error {
 	if len(r.Code) != 2 || !printable(string(r.Code)) {
 		return InvalidField("Code", "must be two characters")
@@ -364,7 +365,7 @@ func SetReplyCommon(m *Message, r Reply) error {
 	return nil
 }
 
-// echo copies the listed fields of req that are present into m.
+// Echo copies the listed fields of req that are present into m.
 func Echo(m, req *Message, ids ...int) {
 	for _, id := range ids {
 		if v, ok := req.Get(id); ok {
@@ -373,7 +374,7 @@ func Echo(m, req *Message, ids ...int) {
 	}
 }
 
-// amountOf reads F4 with the currency of F49 (numeric code).
+// AmountOf reads F4 with the currency of F49 (numeric code).
 func AmountOf(m *Message) (Amount, error) {
 	v, ok := m.Get(4)
 	if !ok {
@@ -390,12 +391,13 @@ func AmountOf(m *Message) (Amount, error) {
 	return Amount{Minor: minor, Currency: c}, nil
 }
 
+// SetAmount writes a as F4 (n12) and F49 (numeric currency).
 func SetAmount(m *Message, a Amount) {
 	m.Set(4, a.n12())
 	m.Set(49, a.Currency.Numeric)
 }
 
-// envelopeOf reads the envelope fields both dialects carry in the same place.
+// EnvelopeOf reads the envelope fields both dialects carry in the same place.
 func EnvelopeOf(m *Message) (Envelope, error) {
 	stan, err := ParseN6(11, m.Value(11))
 	if err != nil {
@@ -404,7 +406,7 @@ func EnvelopeOf(m *Message) (Envelope, error) {
 	return Envelope{Terminal: TerminalID(m.Value(41)), Merchant: MerchantID(m.Value(42)), STAN: STAN(stan)}, nil
 }
 
-// balanceField spells an available balance as F54 carries it in both
+// BalanceField spells an available balance as F54 carries it in both
 // dialects: account type 2, amount type 2 ("02" available), currency 3,
 // sign C or D, twelve digits.
 func BalanceField(a Amount) string {
@@ -416,7 +418,7 @@ func BalanceField(a Amount) string {
 	return fmt.Sprintf("0002%s%s%012d", a.Currency.Numeric, sign, m)
 }
 
-// parseBalance reads F54: up to six 20-character additional amounts
+// ParseBalance reads F54: up to six 20-character additional amounts
 // (ISO 8583:1987 F54 ans..120, jpos/jPOS ISO87APackager IFA_LLLCHAR(120);
 // CUP sends one). It takes the available balance (amount type 02), else the
 // first amount.
@@ -448,7 +450,7 @@ func ParseBalance(s string) (*Amount, error) {
 	return &Amount{Minor: v, Currency: c}, nil
 }
 
-// qrTLV builds the private field of a QR order request or response.
+// QRTLV builds the private field of a QR order request or response.
 func QRTLV(o QROrder, validity time.Duration) string {
 	var elems []TLVElem
 	if validity > 0 {
@@ -469,6 +471,7 @@ func QRTLV(o QROrder, validity time.Duration) string {
 	return FormatTLV(elems)
 }
 
+// ParseQRTLV reads a QR order's private TLV field (the inverse of QRTLV).
 func ParseQRTLV(field int, s string) (QROrder, time.Duration, error) {
 	elems, err := ParseTLV(s)
 	if err != nil {

@@ -6,7 +6,10 @@ import "fmt"
 // request (it alone knows how its kinds are spelled) and hands the shared
 // kinds here; settlement and sign-on replies it spells itself.
 
-// dialectSpecific is implemented by each dialect for what base cannot know.
+// Hooks is what a dialect tells Base's shared response helpers
+// (BuildResponseWith, ParseResponseWith) that only it knows: how it spells
+// its kinds, which fields a reply echoes, and its settlement and sign-on
+// replies. The dialect passes itself.
 type Hooks interface {
 	Classify(m *Message) (Kind, error)
 	EchoFields() []int // request fields a reply echoes
@@ -16,6 +19,9 @@ type Hooks interface {
 	ParseSignOnResponse(req, reply *Message, rep Reply) (Response, error)
 }
 
+// BuildResponseWith is the BuildResponse of the response kinds the dialects
+// share; h classifies the request and spells the settlement and sign-on
+// replies.
 func (b *Base) BuildResponseWith(d Hooks, req *Message, r Response) (*Message, error) {
 	if r == nil {
 		return nil, InvalidField("Response", "nil")
@@ -84,6 +90,9 @@ func responseFits(kind Kind, r Response) bool {
 	return r.Kind() == kind
 }
 
+// ParseResponseWith is the ParseResponse of the response kinds the dialects
+// share (financial, reversal, upload, QR, sign-off, echo); h classifies the
+// request and reads the settlement and sign-on replies.
 func (b *Base) ParseResponseWith(d Hooks, req, reply *Message) (Response, error) {
 	kind, err := d.Classify(req)
 	if err != nil {
@@ -130,7 +139,7 @@ func (b *Base) ParseResponseWith(d Hooks, req, reply *Message) (Response, error)
 	return nil, fmt.Errorf("%w: response to %s", ErrUnsupported, kind)
 }
 
-// parseQRRequest reads a QR order request with the mapping; ok is false when
+// ParseQRRequest reads a QR order request with the mapping; ok is false when
 // the message is not one.
 func (b *Base) ParseQRRequest(m *Message) (Request, bool, error) {
 	kind := b.QRKind(m)
@@ -151,7 +160,7 @@ func (b *Base) ParseQRRequest(m *Message) (Request, bool, error) {
 	return QROrderCloseRequest{OrderRef: o.Ref}, true, nil
 }
 
-// qrKind classifies a QR order request by the mapping, or returns 0.
+// QRKind classifies a QR order request by the mapping, or returns 0.
 func (b *Base) QRKind(m *Message) Kind {
 	if m.MTI != b.qr.MTI {
 		return 0
@@ -167,7 +176,7 @@ func (b *Base) QRKind(m *Message) Kind {
 	return 0
 }
 
-// paymentCodeOf returns the A3 payment code of a private TLV field.
+// PaymentCodeOf returns the A3 payment code of a private TLV field.
 func PaymentCodeOf(m *Message, field int) (PaymentCode, bool) {
 	elems, err := ParseTLV(m.Value(field))
 	if err != nil {
@@ -177,7 +186,7 @@ func PaymentCodeOf(m *Message, field int) (PaymentCode, bool) {
 	return PaymentCode(v), ok
 }
 
-// parseSharedRequest reads the requests both dialects spell alike apart
+// ParseSharedRequest reads the requests both dialects spell alike apart
 // from where the payment code travels and how the original is found; ok is
 // false for other kinds.
 func (b *Base) ParseSharedRequest(kind Kind, m *Message, amount Amount,
@@ -218,7 +227,7 @@ func (b *Base) ParseSharedRequest(kind Kind, m *Message, amount Amount,
 	return nil, false, nil
 }
 
-// signOnRequest reads a sign-on's key scheme from its code (CUP's 60.3
+// SignOnRequestOf reads a sign-on's key scheme from its code (CUP's 60.3
 // values, which ISO87 carries in F48 tag K1).
 func SignOnRequestOf(field int, code string) (Request, error) {
 	for scheme, c := range schemeCodes {

@@ -43,13 +43,13 @@ type bcd struct {
 }
 
 var (
-	// bcdNumber: fixed-length n, right-aligned.
+	// BCDNumber: fixed-length n, right-aligned.
 	BCDNumber = bcd{}
-	// bcdLeft: F22, fixed but left-aligned.
+	// BCDLeft: F22, fixed but left-aligned.
 	BCDLeft = bcd{leftAligned: true}
-	// bcdVar: variable-length n (LL/LLL), left-aligned, pad 0 last.
+	// BCDVar: variable-length n (LL/LLL), left-aligned, pad 0 last.
 	BCDVar = bcd{leftAligned: true}
-	// bcdTrack: tracks 2 and 3, left-aligned, separator D.
+	// BCDTrack: tracks 2 and 3, left-aligned, separator D.
 	BCDTrack = bcd{leftAligned: true, track: true}
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// cupSecurity is what CUP's card fields need from the session: whether
+// CardSecurity is what CUP's card fields need from the session: whether
 // the working keys are double-length (53.2) and who enciphers tracks.
 // ISO87 passes nil: it sends neither F26 nor F53 and tracks in clear.
 type CardSecurity struct {
@@ -14,11 +14,12 @@ type CardSecurity struct {
 	tracks       TrackEncrypter // nil: tracks travel clear
 }
 
+// CardSecurityOf is what CUP's card fields need from env.
 func CardSecurityOf(env Envelope) *CardSecurity {
 	return &CardSecurity{doubleLength: env.KeyScheme != KeysSingleDES, tracks: env.Tracks}
 }
 
-// setCardFields writes a card's fields as both dialects place them: F2 when
+// SetCardFields writes a card's fields as both dialects place them: F2 when
 // the PAN was keyed or read from a chip, F14, F22, F23, F35 (track text in
 // the dialect's separator), F52 with a PIN; and for CUP (sec non-nil) F26
 // with a PIN, F35 enciphered when sec has a track encrypter, and F53
@@ -77,7 +78,7 @@ func cupF53(pin, doubleLength, tracksEnciphered bool) string {
 	return string(f)
 }
 
-// cardOf reads the card fields back.
+// CardOf reads the card fields back.
 func CardOf(m *Message) (Card, error) {
 	var c Card
 	c.PAN = PAN(m.Value(2))

@@ -45,7 +45,7 @@ func (o CardOrg) Validate() error {
 	return nil
 }
 
-// cardOrgOf reads 63.1 from a reply; "" when absent or not a card
+// CardOrgOf reads 63.1 from a reply; "" when absent or not a card
 // organisation ("000" is how a terminal says it does not know one).
 func CardOrgOf(m *Message) CardOrg {
 	v, ok := m.Get(63)
@@ -59,7 +59,7 @@ func CardOrgOf(m *Message) CardOrg {
 	return o
 }
 
-// refundF63 spells a refund's 63.1: the original card's organisation, or
+// RefundF63 spells a refund's 63.1: the original card's organisation, or
 // "000" when the terminal does not know it (CaoEnXin/LiaoYang_POS
 // Src/tranproc.c RefundTran and BatchSendOffTrans2_Refund; the "000" of
 // chfenix/iso8583 src/main/resources/config/cups/iso8583_cups.xml refund).

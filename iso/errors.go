@@ -36,11 +36,13 @@ func (e *FieldError) Error() string { return "iso: invalid " + e.Field + ": " + 
 // Is makes every FieldError match ErrInvalidInput.
 func (e *FieldError) Is(target error) bool { return target == ErrInvalidInput }
 
+// InvalidField is the *FieldError (ErrInvalidInput) for a bad input field:
+// what a dialect returns before it builds anything.
 func InvalidField(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// prefixField re-roots a FieldError under a parent name ("PAN" → "Card.PAN")
+// PrefixField re-roots a FieldError under a parent name ("PAN" → "Card.PAN")
 // so a nested validation error still says where it came from.
 func PrefixField(parent string, err error) error {
 	if err == nil {
@@ -70,11 +72,13 @@ func (e *MalformedError) Error() string {
 // Is makes every MalformedError match ErrMalformed.
 func (e *MalformedError) Is(target error) bool { return target == ErrMalformed }
 
+// Malformed is the *MalformedError (ErrMalformed) for a field that cannot
+// be read; it names the field and never echoes its bytes.
 func Malformed(field int, format string, args ...any) error {
 	return &MalformedError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// hexText spells bytes as uppercase hex, the wire text of binary fields,
+// HexText spells bytes as uppercase hex, the wire text of binary fields,
 // in one allocation.
 func HexText(b []byte) string {
 	var s strings.Builder

@@ -54,7 +54,7 @@ func filterICC(text string, keep map[string]bool) string {
 	return HexText(out)
 }
 
-// stripForReversal removes what a reversal must never carry (CaoEnXin/LiaoYang_POS
+// StripForReversal removes what a reversal must never carry (CaoEnXin/LiaoYang_POS
 // Src/trancomm.c MakeReversalPack drops tracks 2 and 3 and the PIN fields;
 // PCI DSS keeps sensitive authentication data out of anything stored):
 // tracks, PIN data, and ICC tags outside the reversal list.

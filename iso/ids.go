@@ -107,6 +107,7 @@ func printable(s string) bool {
 	return true
 }
 
+// ParseN6 reads an n6 field (F11, a batch number) as a number.
 func ParseN6(field int, s string) (uint32, error) {
 	if len(s) != 6 || !IsDigits(s) {
 		return 0, Malformed(field, "want 6 digits")

@@ -22,11 +22,14 @@ const (
 	tagStatus      = "Q5" // order status letter: W waiting, P paid, C closed, E expired
 )
 
+// TLVElem is one element of posswitch's private TLV: a two-character tag
+// and its value.
 type TLVElem struct {
 	Tag   string
 	Value string
 }
 
+// FormatTLV spells elems as tag, three-digit length, value, in order.
 func FormatTLV(elems []TLVElem) string {
 	var b strings.Builder
 	for _, e := range elems {
@@ -35,7 +38,7 @@ func FormatTLV(elems []TLVElem) string {
 	return b.String()
 }
 
-// parseTLV splits a private field. Tags start with a letter, so digit-only
+// ParseTLV splits a private field. Tags start with a letter, so digit-only
 // fields (CUP F48 totals) are never mistaken for TLV.
 func ParseTLV(s string) ([]TLVElem, error) {
 	var out []TLVElem
@@ -53,6 +56,7 @@ func ParseTLV(s string) ([]TLVElem, error) {
 	return out, nil
 }
 
+// TLVValue is the value of the first element with tag.
 func TLVValue(elems []TLVElem, tag string) (string, bool) {
 	for _, e := range elems {
 		if e.Tag == tag {

@@ -163,7 +163,7 @@ func DecryptTracks(m *Message, dec TrackDecrypter) (*Message, error) {
 	return c, nil
 }
 
-// cipherTrackText packs CUP track fields as bcdTrack does (left-aligned,
+// cipherTrackText packs CUP track fields as BCDTrack does (left-aligned,
 // separator as nibble D), but accepts and yields every nibble value, 0 to
 // F: once enciphered, a track's middle is arbitrary nibbles. The pad nibble
 // of an odd length is 0, and a non-zero one is refused on reading.
@@ -200,7 +200,7 @@ func (cipherTrackText) Decode(src []byte, length int) ([]byte, int, error) {
 	return out, read, nil
 }
 
-// withCipherTracks returns spec with F35 and F36 packed by cipherTrackText,
+// WithCipherTracks returns spec with F35 and F36 packed by cipherTrackText,
 // every other field (and 35/36's length prefix and maximum) unchanged, so
 // an enciphered track both encodes and decodes.
 func WithCipherTracks(spec *iso8583.MessageSpec) *iso8583.MessageSpec {

@@ -125,7 +125,7 @@ func (b *Base) finishVariant() error {
 	return nil
 }
 
-// applyRules runs the variant's rules on a request the dialect built.
+// ApplyRules runs the variant's rules on a request the dialect built.
 func (b *Base) ApplyRules(env Envelope, r Request, m *Message) (*Message, error) {
 	for _, rule := range b.variant.Rules {
 		if !rule.applies(r.Kind()) {
@@ -148,7 +148,7 @@ func (b *Base) ApplyRules(env Envelope, r Request, m *Message) (*Message, error)
 	return m, nil
 }
 
-// carryRules gives a reversal or repeat of orig the rule fields orig
+// CarryRules gives a reversal or repeat of orig the rule fields orig
 // carried (and removes the fields rules remove from kind).
 func (b *Base) CarryRules(orig, m *Message, kind Kind) {
 	for _, rule := range b.variant.Rules {
@@ -164,7 +164,7 @@ func (b *Base) CarryRules(orig, m *Message, kind Kind) {
 	}
 }
 
-// variantMandatory adds the fields the variant's rules put on requests of
+// VariantMandatory adds the fields the variant's rules put on requests of
 // kind k to a dialect's mandatory fields, and drops those they remove.
 func (b *Base) VariantMandatory(k Kind, fields []int) []int {
 	if len(b.variant.Rules) == 0 {
@@ -185,7 +185,7 @@ func (b *Base) VariantMandatory(k Kind, fields []int) []int {
 	return out
 }
 
-// variantCode is the variant's code for a refusal, if it has one.
+// VariantCode is the variant's code for a refusal, if it has one.
 func (b *Base) VariantCode(why Refusal) (ResponseCode, bool) {
 	c, ok := b.variant.Codes[why]
 	return c, ok

@@ -1,11 +1,11 @@
 package cup
 
-import . "github.com/posswitch/posswitch/iso"
-
 import (
 	"crypto/des"
 	"fmt"
 	"strings"
+
+	"github.com/posswitch/posswitch/iso"
 )
 
 // cupDialect spells the China UnionPay POS-terminal specification as public
@@ -13,30 +13,30 @@ import (
 // Src/trancomm.c; alon0808/ProjectAfcApp code/AfcCore/UnionPay/qpboc_8583.c).
 // See the package doc for the field map.
 type cupDialect struct {
-	Base
+	iso.Base
 	// currency is what amounts of a message without F49 are in (CUP's
 	// packed batch upload); CNY by default.
-	currency Currency
+	currency iso.Currency
 	// Choices where the public sources disagree (choices.go).
 	voidReversalF61 VoidReversalF61
-	qrVoidEntry     *EntryMode // F22 of a void without a card; nil: 032
+	qrVoidEntry     *iso.EntryMode // F22 of a void without a card; nil: 032
 }
 
 // New returns the CUP dialect: 2-byte binary length, a 5-byte TPDU (default
 // 60 0000 0000; set yours with iso.WithTPDU), the 6-byte CUP header (default
 // 60 31 00 00 00 00; set yours with WithHeader), BCD fields, CUP ECB MAC in
 // F64. It takes iso's options and this package's.
-func New(opts ...Option) (Dialect, error) {
-	d := &cupDialect{currency: CNY}
-	d.Init(BaseConfig{
+func New(opts ...iso.Option) (iso.Dialect, error) {
+	d := &cupDialect{currency: iso.CNY}
+	d.Init(iso.BaseConfig{
 		Name:              "CUP",
 		Spec:              cupWireSpec,
 		Redact:            redactCUP,
-		Framing:           Framing{Prefix: LengthBinary2, TPDU: true, HeaderLen: cupHeaderLen},
-		TPDU:              TPDU{0x60, 0, 0, 0, 0},
+		Framing:           iso.Framing{Prefix: iso.LengthBinary2, TPDU: true, HeaderLen: cupHeaderLen},
+		TPDU:              iso.TPDU{0x60, 0, 0, 0, 0},
 		Header:            DefaultHeader().Bytes(),
-		QR:                QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 59},
-		ReversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
+		QR:                iso.QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 59},
+		ReversalDoneCodes: []iso.ResponseCode{iso.CodeInvalidTxn, iso.CodeOriginalNotFound},
 		NewMAC:            newCUPMAC,
 		KeyBlocks:         cupKeyBlocks,
 		CodeField:         59,
@@ -50,7 +50,7 @@ func New(opts ...Option) (Dialect, error) {
 
 // configure runs f on the CUP dialect an Option is applied to; on another
 // dialect the option is refused.
-func configure(b *Base, refused error, f func(d *cupDialect) error) error {
+func configure(b *iso.Base, refused error, f func(d *cupDialect) error) error {
 	d, ok := b.Owner().(*cupDialect)
 	if !ok {
 		return refused
@@ -62,9 +62,9 @@ func configure(b *Base, refused error, f func(d *cupDialect) error) error {
 // packed batch upload 0320 carries no F49, so its amounts are in it, a
 // terminal refuses to upload entries in another currency and a host reads
 // the amounts in it.
-func WithCurrency(c Currency) Option {
-	return func(b *Base) error {
-		return configure(b, InvalidField("Option", "cup.WithCurrency applies to the CUP dialect only: ISO87 messages carry F49"), func(d *cupDialect) error {
+func WithCurrency(c iso.Currency) iso.Option {
+	return func(b *iso.Base) error {
+		return configure(b, iso.InvalidField("Option", "cup.WithCurrency applies to the CUP dialect only: ISO87 messages carry F49"), func(d *cupDialect) error {
 			if err := c.Validate(); err != nil {
 				return err
 			}
@@ -81,12 +81,12 @@ func WithCurrency(c Currency) Option {
 // alon0808/ProjectAfcApp code/AfcCore/UnionPay/qpboc_8583.c decrypts only
 // the first 8 bytes of the MAK block). A longer key is refused rather than
 // silently used as 3DES, which no CUP host would verify.
-func newCUPMAC(mak []byte) (MAC, error) {
+func newCUPMAC(mak []byte) (iso.MAC, error) {
 	if len(mak) != des.BlockSize {
 		return nil, fmt.Errorf("%w: a CUP MAC key is single-length (8 bytes), got %d",
-			ErrKeyLength, len(mak))
+			iso.ErrKeyLength, len(mak))
 	}
-	return NewCUPECBMAC(mak)
+	return iso.NewCUPECBMAC(mak)
 }
 
 func (d *cupDialect) Name() string { return "CUP" }
@@ -109,15 +109,15 @@ const (
 )
 
 // cupWireSpec is cupSpec with track fields that also carry enciphered
-// tracks (see withCipherTracks).
-var cupWireSpec = WithCipherTracks(cupSpec)
+// tracks (see WithCipherTracks).
+var cupWireSpec = iso.WithCipherTracks(cupSpec)
 
-func cupF60(txnType string, batch BatchNumber, netCode string) string {
+func cupF60(txnType string, batch iso.BatchNumber, netCode string) string {
 	return txnType + batch.String() + netCode
 }
 
 // operatorF63 spells 63.1: the operator code as an3, space padded.
-func operatorF63(o OperatorCode) string {
+func operatorF63(o iso.OperatorCode) string {
 	if o == "" {
 		o = "01"
 	}
@@ -125,7 +125,7 @@ func operatorF63(o OperatorCode) string {
 }
 
 // BuildRequest spells r, then applies the variant's field rules (WithVariant).
-func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
+func (d *cupDialect) BuildRequest(env iso.Envelope, r iso.Request) (*iso.Message, error) {
 	m, err := d.buildRequest(env, r)
 	if err != nil {
 		return nil, err
@@ -133,48 +133,48 @@ func (d *cupDialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 	return d.ApplyRules(env, r, m)
 }
 
-func (d *cupDialect) buildRequest(env Envelope, r Request) (*Message, error) {
+func (d *cupDialect) buildRequest(env iso.Envelope, r iso.Request) (*iso.Message, error) {
 	if err := env.Validate(); err != nil {
 		return nil, err
 	}
 	if r == nil {
-		return nil, InvalidField("Request", "nil")
+		return nil, iso.InvalidField("Request", "nil")
 	}
-	if err := ValidateRequest(r); err != nil {
+	if err := iso.ValidateRequest(r); err != nil {
 		return nil, err
 	}
-	m := &Message{}
+	m := &iso.Message{}
 	m.Set(11, env.STAN.String())
 	m.Set(41, string(env.Terminal))
 	m.Set(42, string(env.Merchant))
 	switch r := r.(type) {
-	case SaleRequest:
+	case iso.SaleRequest:
 		d.financial(m, "0200", "000000", env.Batch, cup601Sale, r.Amount)
-		if err := SetCardFields(m, r.Card, "D", CardSecurityOf(env)); err != nil {
+		if err := iso.SetCardFields(m, r.Card, "D", iso.CardSecurityOf(env)); err != nil {
 			return nil, err
 		}
-	case PaymentCodeSaleRequest:
+	case iso.PaymentCodeSaleRequest:
 		d.financial(m, "0200", "000000", env.Batch, cup601Sale, r.Amount)
-		m.Set(22, EntryMode{Method: EntryBarcode}.Wire())
-		m.Set(d.CodeField(), FormatTLV([]TLVElem{{Tag: TagPaymentCode, Value: string(r.Code)}}))
-	case BalanceInquiryRequest:
+		m.Set(22, iso.EntryMode{Method: iso.EntryBarcode}.Wire())
+		m.Set(d.CodeField(), iso.FormatTLV([]iso.TLVElem{{Tag: iso.TagPaymentCode, Value: string(r.Code)}}))
+	case iso.BalanceInquiryRequest:
 		m.MTI = "0200"
 		m.Set(3, "310000")
 		m.Set(25, "00")
 		m.Set(49, r.Currency.Numeric)
 		m.Set(60, cupF60(cup601Balance, env.Batch, cup603None))
-		if err := SetCardFields(m, r.Card, "D", CardSecurityOf(env)); err != nil {
+		if err := iso.SetCardFields(m, r.Card, "D", iso.CardSecurityOf(env)); err != nil {
 			return nil, err
 		}
-		m.Set(64, MACPlaceholder)
-	case VoidRequest:
+		m.Set(64, iso.MACPlaceholder)
+	case iso.VoidRequest:
 		d.financial(m, "0200", "200000", env.Batch, cup601Void, r.Original.Amount)
 		// Without a card (a payment-code or QR void) there is no PAN, so F22
 		// is the dialect's choice, 032 by default (WithQRVoidEntryMode); with
-		// one, setCardFields writes the card's F2/F35 and entry mode.
+		// one, SetCardFields writes the card's F2/F35 and entry mode.
 		m.Set(22, d.qrVoidEntryMode().Wire())
 		if r.Card != nil {
-			if err := SetCardFields(m, *r.Card, "D", CardSecurityOf(env)); err != nil {
+			if err := iso.SetCardFields(m, *r.Card, "D", iso.CardSecurityOf(env)); err != nil {
 				return nil, err
 			}
 		}
@@ -183,20 +183,20 @@ func (d *cupDialect) buildRequest(env Envelope, r Request) (*Message, error) {
 			m.Set(38, string(r.Original.AuthCode))
 		}
 		if err := r.Original.Batch.Validate(); err != nil {
-			return nil, PrefixField("Original", err)
+			return nil, iso.PrefixField("Original", err)
 		}
 		m.Set(61, r.Original.Batch.String()+r.Original.STAN.String())
-	case RefundRequest:
+	case iso.RefundRequest:
 		d.financial(m, "0220", "200000", env.Batch, cup601Refund, r.Amount)
-		if err := SetCardFields(m, r.Card, "D", CardSecurityOf(env)); err != nil {
+		if err := iso.SetCardFields(m, r.Card, "D", iso.CardSecurityOf(env)); err != nil {
 			return nil, err
 		}
 		m.Set(37, string(r.Original.RRN))
 		m.Set(61, batchOrZeros(r.Original.Batch)+stanOrZeros(r.Original.STAN)+r.Original.Time.Format("0102"))
-		m.Set(63, RefundF63(r.CardOrg))
-	case SettlementRequest:
+		m.Set(63, iso.RefundF63(r.CardOrg))
+	case iso.SettlementRequest:
 		if r.AfterUpload {
-			return nil, fmt.Errorf("%w: CUP closes an upload with a batch-upload end, not a second settlement", ErrUnsupported)
+			return nil, fmt.Errorf("%w: CUP closes an upload with a batch-upload end, not a second settlement", iso.ErrUnsupported)
 		}
 		m.MTI = "0500"
 		f48, err := cupTotalsF48(r.Totals)
@@ -207,11 +207,11 @@ func (d *cupDialect) buildRequest(env Envelope, r Request) (*Message, error) {
 		m.Set(49, r.Currency.Numeric)
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603Settle))
 		m.Set(63, operatorF63(env.Operator))
-	case BatchUploadRequest:
+	case iso.BatchUploadRequest:
 		if err := d.buildUpload(m, env, r); err != nil {
 			return nil, err
 		}
-	case BatchUploadEndRequest:
+	case iso.BatchUploadEndRequest:
 		m.MTI = "0320"
 		m.Set(48, fmt.Sprintf("%04d", r.Count))
 		code := cup603UploadEndU
@@ -219,24 +219,24 @@ func (d *cupDialect) buildRequest(env Envelope, r Request) (*Message, error) {
 			code = cup603UploadEndB
 		}
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, code))
-	case SignOnRequest:
+	case iso.SignOnRequest:
 		m.MTI = "0800"
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, r.Scheme.String()))
 		m.Set(63, operatorF63(env.Operator))
-	case SignOffRequest:
+	case iso.SignOffRequest:
 		m.MTI = "0820"
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603SignOff))
-	case EchoRequest:
+	case iso.EchoRequest:
 		m.MTI = "0820"
 		// No F11: CaoEnXin/LiaoYang_POS Src/tranproc.c SetCommReqField
 		// leaves the trace number out of RESPONSE_TEST (60.3 301). The
 		// reply is matched on MTI class and terminal ID instead.
 		m.Unset(11)
 		m.Set(60, cupF60(cup601Mgmt, env.Batch, cup603Echo))
-	case QROrderCreateRequest, QROrderQueryRequest, QROrderCloseRequest:
-		BuildQRRequest(m, d.QR(), r, cupF60(cup601Mgmt, env.Batch, cup603None))
+	case iso.QROrderCreateRequest, iso.QROrderQueryRequest, iso.QROrderCloseRequest:
+		iso.BuildQRRequest(m, d.QR(), r, cupF60(cup601Mgmt, env.Batch, cup603None))
 	default:
-		return nil, fmt.Errorf("%w: %s request", ErrUnsupported, r.Kind())
+		return nil, fmt.Errorf("%w: %s request", iso.ErrUnsupported, r.Kind())
 	}
 	return m, nil
 }
@@ -249,19 +249,19 @@ func (d *cupDialect) buildRequest(env Envelope, r Request) (*Message, error) {
 // 60.3 000 (BatchSendOffTrans2_Refund; Src/globalvar.c TrTable
 // POS_REFUND_BAT {"00","25","000"}). The packed form cannot carry a refund:
 // its records have no processing code, so the host would count it a sale.
-func (d *cupDialect) buildUpload(m *Message, env Envelope, r BatchUploadRequest) error {
+func (d *cupDialect) buildUpload(m *iso.Message, env iso.Envelope, r iso.BatchUploadRequest) error {
 	m.MTI = "0320"
 	for _, e := range r.Entries {
-		if e.Kind == KindRefund && len(r.Entries) != 1 {
-			return InvalidField("Entries", "CUP uploads a refund alone in its 0320, not packed with other records")
+		if e.Kind == iso.KindRefund && len(r.Entries) != 1 {
+			return iso.InvalidField("Entries", "CUP uploads a refund alone in its 0320, not packed with other records")
 		}
 	}
-	if e := r.Entries[0]; e.Kind == KindRefund {
+	if e := r.Entries[0]; e.Kind == iso.KindRefund {
 		m.Set(3, "200000")
 		if e.PAN != "" {
 			m.Set(2, e.PAN.Digits())
 		}
-		SetAmount(m, e.Amount)
+		iso.SetAmount(m, e.Amount)
 		m.Set(11, e.STAN.String())
 		m.Set(37, rrnOrZeros(e.Original.RRN))
 		f61 := batchOrZeros(e.Original.Batch) + stanOrZeros(e.Original.STAN)
@@ -269,19 +269,19 @@ func (d *cupDialect) buildUpload(m *Message, env Envelope, r BatchUploadRequest)
 			f61 += e.Original.Time.Format("0102")
 		}
 		m.Set(61, f61)
-		m.Set(63, RefundF63(e.CardOrg))
+		m.Set(63, iso.RefundF63(e.CardOrg))
 		m.Set(60, cupF60(cup601Refund, env.Batch, cup603None))
 		return nil
 	}
 	if len(r.Entries) > cupPackedPerUpload {
-		return InvalidField("Entries", "CUP packs at most %d entries in one upload", cupPackedPerUpload)
+		return iso.InvalidField("Entries", "CUP packs at most %d entries in one upload", cupPackedPerUpload)
 	}
 	// No F49: CaoEnXin/LiaoYang_POS Src/tranproc.c SetCommReqField
 	// returns before F25/F49 for POS_BATCH_UP, so the packed amounts
 	// are in the dialect's currency, which every entry must be in.
 	for i, e := range r.Entries {
 		if e.Amount.Currency != d.currency {
-			return InvalidField(fmt.Sprintf("Entries[%d].Amount.Currency", i),
+			return iso.InvalidField(fmt.Sprintf("Entries[%d].Amount.Currency", i),
 				"CUP's batch upload carries no currency; amounts must be in %s (WithCurrency)", d.currency.Alpha)
 		}
 	}
@@ -291,30 +291,30 @@ func (d *cupDialect) buildUpload(m *Message, env Envelope, r BatchUploadRequest)
 }
 
 // financial sets what every CUP financial request carries.
-func (d *cupDialect) financial(m *Message, mti, proc string, batch BatchNumber, txnType string, a Amount) {
+func (d *cupDialect) financial(m *iso.Message, mti, proc string, batch iso.BatchNumber, txnType string, a iso.Amount) {
 	m.MTI = mti
 	m.Set(3, proc)
-	SetAmount(m, a)
+	iso.SetAmount(m, a)
 	m.Set(25, "00")
 	m.Set(60, cupF60(txnType, batch, cup603None))
-	m.Set(64, MACPlaceholder)
+	m.Set(64, iso.MACPlaceholder)
 }
 
-func rrnOrZeros(r RRN) string {
+func rrnOrZeros(r iso.RRN) string {
 	if r == "" {
 		return strings.Repeat("0", 12) // CUP: an unknown original RRN travels as zeros
 	}
 	return string(r)
 }
 
-func batchOrZeros(b BatchNumber) string {
+func batchOrZeros(b iso.BatchNumber) string {
 	if b == 0 {
 		return "000000"
 	}
 	return b.String()
 }
 
-func stanOrZeros(s STAN) string {
+func stanOrZeros(s iso.STAN) string {
 	if s == 0 {
 		return "000000"
 	}
@@ -324,4 +324,4 @@ func stanOrZeros(s STAN) string {
 // Requirement reads the processing-requirement nibble of a CUP reply
 // header (the low nibble of its third byte; CaoEnXin/LiaoYang_POS
 // Src/trancomm.c OnlineDownOrUp).
-func (d *cupDialect) Requirement(reply Frame) HostRequirement { return cupRequirement(reply) }
+func (d *cupDialect) Requirement(reply iso.Frame) iso.HostRequirement { return cupRequirement(reply) }

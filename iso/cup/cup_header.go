@@ -1,12 +1,12 @@
 package cup
 
-import . "github.com/posswitch/posswitch/iso"
+import "github.com/posswitch/posswitch/iso"
 
-// CUPHeader is the 6-byte BCD message header a CUP terminal puts between the
+// Header is the 6-byte BCD message header a CUP terminal puts between the
 // TPDU and the MTI. CaoEnXin/LiaoYang_POS Src/trancomm.c MakeReqPacket
 // builds it as 60 31 00 followed by the terminal's software version in BCD;
 // wuxinxi/unionpay sends 61 31 00 31 30 31. The published default, and
-// posswitch's, is 60 31 00 00 00 00 (DefaultCUPHeader).
+// posswitch's, is 60 31 00 00 00 00 (DefaultHeader).
 //
 //	byte 1     AppType: application type, 60 for a POS terminal
 //	byte 2     Version: overall software version, 31
@@ -21,7 +21,7 @@ type Header struct {
 	SubVersion string // exactly 6 digits, sent as 3 BCD bytes
 }
 
-// DefaultCUPHeader is 60 31 00 00 00 00: a POS in normal use, version 31,
+// DefaultHeader is 60 31 00 00 00 00: a POS in normal use, version 31,
 // sub-version 000000.
 func DefaultHeader() Header {
 	return Header{AppType: 0x60, Version: 0x31, SubVersion: "000000"}
@@ -34,15 +34,15 @@ func isBCDByte(b byte) bool { return b>>4 <= 9 && b&0x0F <= 9 }
 func (h Header) Validate() error {
 	switch {
 	case h.AppType == 0 || !isBCDByte(h.AppType):
-		return InvalidField("CUPHeader.AppType", "must be a non-zero BCD byte such as 0x60")
+		return iso.InvalidField("Header.AppType", "must be a non-zero BCD byte such as 0x60")
 	case !isBCDByte(h.Version):
-		return InvalidField("CUPHeader.Version", "must be a BCD byte such as 0x31")
+		return iso.InvalidField("Header.Version", "must be a BCD byte such as 0x31")
 	case h.Status > 1:
-		return InvalidField("CUPHeader.Status", "must be 0 (normal) or 1 (test)")
+		return iso.InvalidField("Header.Status", "must be 0 (normal) or 1 (test)")
 	case len(h.SubVersion) != 6:
-		return InvalidField("CUPHeader.SubVersion", "must be exactly 6 digits, got %d characters", len(h.SubVersion))
-	case !IsDigits(h.SubVersion):
-		return InvalidField("CUPHeader.SubVersion", "must be digits only")
+		return iso.InvalidField("Header.SubVersion", "must be exactly 6 digits, got %d characters", len(h.SubVersion))
+	case !iso.IsDigits(h.SubVersion):
+		return iso.InvalidField("Header.SubVersion", "must be digits only")
 	}
 	return nil
 }
@@ -61,13 +61,13 @@ func (h Header) Bytes() []byte {
 	return out
 }
 
-// WithCUPHeader sets the header CUP requests carry (see CUPHeader); the
-// default is DefaultCUPHeader. A header Validate refuses is an error of the
+// WithHeader sets the header CUP requests carry (see Header); the
+// default is DefaultHeader. A header Validate refuses is an error of the
 // dialect's constructor; on ISO87, which has no header, the option is
 // refused.
-func WithHeader(h Header) Option {
-	return func(b *Base) error {
-		return configure(b, InvalidField("Option", "WithCUPHeader applies to CUP only"), func(b *cupDialect) error {
+func WithHeader(h Header) iso.Option {
+	return func(b *iso.Base) error {
+		return configure(b, iso.InvalidField("Option", "cup.WithHeader applies to CUP only"), func(b *cupDialect) error {
 			if err := h.Validate(); err != nil {
 				return err
 			}
@@ -77,11 +77,11 @@ func WithHeader(h Header) Option {
 }
 
 // cupRequirement reads the processing requirement of a CUP reply header.
-func cupRequirement(fr Frame) HostRequirement {
+func cupRequirement(fr iso.Frame) iso.HostRequirement {
 	if len(fr.Header) != cupHeaderLen {
-		return RequireNone
+		return iso.RequireNone
 	}
-	return HostRequirement(fr.Header[2] & 0x0F)
+	return iso.HostRequirement(fr.Header[2] & 0x0F)
 }
 
 const cupHeaderLen = 6

@@ -1,6 +1,6 @@
 package cup
 
-import . "github.com/posswitch/posswitch/iso"
+import "github.com/posswitch/posswitch/iso"
 
 // Mandatory request fields, CUP. Each row is the request's M fields in the
 // published sources, without F64 (the MAC rule covers it):
@@ -10,18 +10,18 @@ import . "github.com/posswitch/posswitch/iso"
 //	     sets 3, 41, 42, 60 and, except the echo, 11; financial requests add
 //	     4 when the amount is not zero, 22, 25 and 49), PosSettleTran,
 //	     PosBatchUp, BatchMagOnLineTrans; Src/trancomm.c MakeReversalPack
-var cupMandatory = map[Kind][]int{
-	KindSale:           {3, 4, 11, 22, 25, 41, 42, 49, 60},         // A trans "consum"
-	KindBalanceInquiry: {3, 11, 22, 25, 41, 42, 49, 60},            // S1 SetCommReqField for POS_QUE (amount zero: no F4)
-	KindVoid:           {3, 4, 11, 22, 25, 37, 41, 42, 49, 60, 61}, // A trans "cancel"
-	KindRefund:         {3, 4, 11, 22, 25, 41, 42, 49, 60, 61, 63}, // A trans "refund" (F63 card organisation, "000" when unknown)
-	KindReversal:       {3, 4, 11, 22, 25, 39, 41, 42, 49, 60},     // A trans "reverseConsum" (F39 the reason)
-	KindSettlement:     {11, 41, 42, 48, 49, 60, 63},               // S1 PosSettleTran (F48 totals, F63 operator)
-	KindBatchUpload:    {11, 41, 42, 48, 60},                       // S1 BatchMagOnLineTrans; SetCommReqField returns before F49 for POS_BATCH_UP
-	KindBatchUploadEnd: {11, 41, 42, 48, 60},                       // S1 PosBatchUp (F48 the count)
-	KindSignOn:         {11, 41, 42, 60, 63},                       // A trans "sign"
-	KindSignOff:        {11, 41, 42, 60},                           // S1 SetCommReqField, POS_LOGOFF
-	KindEcho:           {41, 42, 60},                               // S1 SetCommReqField: RESPONSE_TEST carries no F11
+var cupMandatory = map[iso.Kind][]int{
+	iso.KindSale:           {3, 4, 11, 22, 25, 41, 42, 49, 60},         // A trans "consum"
+	iso.KindBalanceInquiry: {3, 11, 22, 25, 41, 42, 49, 60},            // S1 SetCommReqField for POS_QUE (amount zero: no F4)
+	iso.KindVoid:           {3, 4, 11, 22, 25, 37, 41, 42, 49, 60, 61}, // A trans "cancel"
+	iso.KindRefund:         {3, 4, 11, 22, 25, 41, 42, 49, 60, 61, 63}, // A trans "refund" (F63 card organisation, "000" when unknown)
+	iso.KindReversal:       {3, 4, 11, 22, 25, 39, 41, 42, 49, 60},     // A trans "reverseConsum" (F39 the reason)
+	iso.KindSettlement:     {11, 41, 42, 48, 49, 60, 63},               // S1 PosSettleTran (F48 totals, F63 operator)
+	iso.KindBatchUpload:    {11, 41, 42, 48, 60},                       // S1 BatchMagOnLineTrans; SetCommReqField returns before F49 for POS_BATCH_UP
+	iso.KindBatchUploadEnd: {11, 41, 42, 48, 60},                       // S1 PosBatchUp (F48 the count)
+	iso.KindSignOn:         {11, 41, 42, 60, 63},                       // A trans "sign"
+	iso.KindSignOff:        {11, 41, 42, 60},                           // S1 SetCommReqField, POS_LOGOFF
+	iso.KindEcho:           {41, 42, 60},                               // S1 SetCommReqField: RESPONSE_TEST carries no F11
 }
 
 // MandatoryFields: see HostRules. A payment-code sale is a sale whose code
@@ -30,32 +30,32 @@ var cupMandatory = map[Kind][]int{
 // reversal keeps the void's F61 (S1 MakeReversalPack). QR orders follow
 // posswitch's private mapping (iso/doc.go): F3, F11, F25, F41, F42, F60 and
 // the mapping's field, plus F4 and F49 on a create.
-func (d *cupDialect) MandatoryFields(r Request) []int {
+func (d *cupDialect) MandatoryFields(r iso.Request) []int {
 	return d.VariantMandatory(r.Kind(), d.mandatory(r))
 }
 
-func (d *cupDialect) mandatory(r Request) []int {
+func (d *cupDialect) mandatory(r iso.Request) []int {
 	switch r := r.(type) {
-	case PaymentCodeSaleRequest:
-		return append(append([]int(nil), cupMandatory[KindSale]...), d.CodeField())
-	case ReversalRequest:
-		f := cupMandatory[KindReversal]
+	case iso.PaymentCodeSaleRequest:
+		return append(append([]int(nil), cupMandatory[iso.KindSale]...), d.CodeField())
+	case iso.ReversalRequest:
+		f := cupMandatory[iso.KindReversal]
 		switch r.Of {
-		case KindVoid:
+		case iso.KindVoid:
 			f = append(append([]int(nil), f...), 61)
-		case KindPaymentCodeSale:
+		case iso.KindPaymentCodeSale:
 			f = append(append([]int(nil), f...), d.CodeField())
 		}
 		return f
-	case BatchUploadRequest:
+	case iso.BatchUploadRequest:
 		// A refund is uploaded alone, as a copy of its advice (S1 Src/tranproc.c
 		// BatchSendOffTrans2_Refund): proc code, amount, the original's RRN and
 		// F61, the card organisation; no packed F48.
-		if len(r.Entries) == 1 && r.Entries[0].Kind == KindRefund {
+		if len(r.Entries) == 1 && r.Entries[0].Kind == iso.KindRefund {
 			return []int{3, 4, 11, 37, 41, 42, 60, 61, 63}
 		}
-	case QROrderCreateRequest, QROrderQueryRequest, QROrderCloseRequest:
-		return QRMandatory(r, d.QR())
+	case iso.QROrderCreateRequest, iso.QROrderQueryRequest, iso.QROrderCloseRequest:
+		return iso.QRMandatory(r, d.QR())
 	}
 	return cupMandatory[r.Kind()]
 }
@@ -63,11 +63,11 @@ func (d *cupDialect) mandatory(r Request) []int {
 // MACRequired: the kinds S1 MACs (Src/trancomm.c HaveMacData: sale, balance,
 // void, refund, reversal; not settlement, batch upload or management), the
 // payment-code sale (a sale) and posswitch's QR order messages.
-func (d *cupDialect) MACRequired(k Kind) bool { return MACedKind(k) }
+func (d *cupDialect) MACRequired(k iso.Kind) bool { return iso.MACedKind(k) }
 
 // SignOnRequired: every request but the sign-on itself, the sign-off and
 // the echo (a line test) needs working keys at the host.
-func (d *cupDialect) SignOnRequired(k Kind) bool { return SignOnKind(k) }
+func (d *cupDialect) SignOnRequired(k iso.Kind) bool { return iso.SignOnKind(k) }
 
 // RefusalCode, CUP (texts of CaoEnXin/LiaoYang_POS Src/globalvar.c
 // sRetErrInfo): 30 "请重试" for a format error; 97 "终端未登记" for an
@@ -75,15 +75,15 @@ func (d *cupDialect) SignOnRequired(k Kind) bool { return SignOnKind(k) }
 // also for a known terminal that has not signed on: the host holds no MAC
 // key for it, so nothing it sends can verify, and A0's text (like a
 // terminal's handling of it) sends the operator to sign on.
-func (d *cupDialect) RefusalCode(why Refusal) ResponseCode {
+func (d *cupDialect) RefusalCode(why iso.Refusal) iso.ResponseCode {
 	if c, ok := d.VariantCode(why); ok {
 		return c
 	}
 	switch why {
-	case RefuseUnknownTerminal:
-		return CodeTerminalNotRegistered
-	case RefuseNotSignedOn, RefuseMAC:
-		return CodeMACError
+	case iso.RefuseUnknownTerminal:
+		return iso.CodeTerminalNotRegistered
+	case iso.RefuseNotSignedOn, iso.RefuseMAC:
+		return iso.CodeMACError
 	}
-	return CodeFormatError
+	return iso.CodeFormatError
 }

@@ -1,10 +1,10 @@
 package iso87
 
-import . "github.com/posswitch/posswitch/iso"
+import "github.com/posswitch/posswitch/iso"
 
 import "fmt"
 
-// ISO87Profile is which of the two ISO 8583:1987 conventions the ISO87
+// Profile is which of the two ISO 8583:1987 conventions the ISO87
 // dialect speaks. Both use the same field formats (jpos/jPOS
 // jpos/src/main/java/org/jpos/iso/packager/ISO87APackager.java); they
 // differ in how a void, a settlement and a batch upload are spelt.
@@ -33,15 +33,15 @@ func (p Profile) String() string {
 	case ProfileHostToHost:
 		return "host-to-host"
 	}
-	return fmt.Sprintf("ISO87Profile(%d)", int(p))
+	return fmt.Sprintf("Profile(%d)", int(p))
 }
 
-// WithISO87Profile chooses the ISO87 convention (default ProfileTerminal).
-func WithProfile(p Profile) Option {
-	return func(b *Base) error {
-		return configure(b, InvalidField("Option", "WithISO87Profile applies to ISO87 only"), func(b *iso87Dialect) error {
+// WithProfile chooses the ISO87 convention (default ProfileTerminal).
+func WithProfile(p Profile) iso.Option {
+	return func(b *iso.Base) error {
+		return configure(b, iso.InvalidField("Option", "iso87.WithProfile applies to ISO87 only"), func(b *iso87Dialect) error {
 			if p != ProfileTerminal && p != ProfileHostToHost {
-				return InvalidField("ISO87Profile", "unknown profile")
+				return iso.InvalidField("Profile", "unknown profile")
 			}
 			b.iso87Profile = p
 			return nil
@@ -56,11 +56,11 @@ func WithProfile(p Profile) Option {
 // without a TPDU. The two need not agree: MohamedHassanNasr/EDC-ANDROID-SUNMI
 // .../transaction/sale/PackTrans.java sends TPDU 6000910085 with F24 107,
 // so set the acquirer's NII explicitly when it has one.
-func WithNII(nii string) Option {
-	return func(b *Base) error {
-		return configure(b, InvalidField("Option", "WithNII applies to ISO87 only"), func(b *iso87Dialect) error {
-			if len(nii) != 3 || !IsDigits(nii) {
-				return InvalidField("NII", "must be three digits")
+func WithNII(nii string) iso.Option {
+	return func(b *iso.Base) error {
+		return configure(b, iso.InvalidField("Option", "iso87.WithNII applies to ISO87 only"), func(b *iso87Dialect) error {
+			if len(nii) != 3 || !iso.IsDigits(nii) {
+				return iso.InvalidField("NII", "must be three digits")
 			}
 			b.nii = nii
 			return nil
@@ -73,9 +73,9 @@ func WithNII(nii string) Option {
 // 2 cannot), not whether a PIN came with this card; ISO87 sends 1 by
 // default, 2 after WithPINEntryCapability(false). A request with a PIN
 // block from a terminal declared unable is refused.
-func WithPINEntryCapability(can bool) Option {
-	return func(b *Base) error {
-		return configure(b, InvalidField("Option", "WithPINEntryCapability applies to ISO87 only: CUP's third F22 digit says whether a PIN was entered"), func(b *iso87Dialect) error {
+func WithPINEntryCapability(can bool) iso.Option {
+	return func(b *iso.Base) error {
+		return configure(b, iso.InvalidField("Option", "iso87.WithPINEntryCapability applies to ISO87 only: CUP's third F22 digit says whether a PIN was entered"), func(b *iso87Dialect) error {
 			b.noPINPad = !can
 			return nil
 		})
@@ -83,7 +83,7 @@ func WithPINEntryCapability(can bool) Option {
 }
 
 // invoiceOr is the invoice, or the STAN when none was given.
-func invoiceOr(i Invoice, s STAN) string {
+func invoiceOr(i iso.Invoice, s iso.STAN) string {
 	if i == 0 {
 		return s.String()
 	}
@@ -98,7 +98,7 @@ func (d *iso87Dialect) niiOf() string {
 	if d.nii != "" {
 		return d.nii
 	}
-	if dest := fmt.Sprintf("%02X%02X", d.TPDU()[1], d.TPDU()[2]); IsDigits(dest) {
+	if dest := fmt.Sprintf("%02X%02X", d.TPDU()[1], d.TPDU()[2]); iso.IsDigits(dest) {
 		return dest[1:]
 	}
 	return "000"
@@ -107,21 +107,21 @@ func (d *iso87Dialect) niiOf() string {
 
 // entryWire spells F22 the ISO 8583:1987 way: the method, then the
 // terminal's PIN entry capability.
-func (d *iso87Dialect) entryWire(m EntryMethod) string {
+func (d *iso87Dialect) entryWire(m iso.EntryMethod) string {
 	if d.noPINPad {
 		return string(m) + "2"
 	}
 	return string(m) + "1"
 }
 
-// Profile is the convention this ISO87 dialect speaks (WithISO87Profile).
+// Profile is the convention this ISO87 dialect speaks (iso87.WithProfile).
 func (d *iso87Dialect) Profile() Profile { return d.iso87Profile }
 
 // WithBinaryBitmap makes ISO87 send its bitmap and b fields as raw bytes
 // instead of hex text. CUP's bitmap is always binary.
-func WithBinaryBitmap() Option {
-	return func(b *Base) error {
-		return configure(b, InvalidField("Option", "WithBinaryBitmap applies to ISO87 only"), func(b *iso87Dialect) error {
+func WithBinaryBitmap() iso.Option {
+	return func(b *iso.Base) error {
+		return configure(b, iso.InvalidField("Option", "iso87.WithBinaryBitmap applies to ISO87 only"), func(b *iso87Dialect) error {
 			b.SetSpec(iso87Spec(true), true)
 			return nil
 		})
@@ -131,11 +131,11 @@ func WithBinaryBitmap() Option {
 // WithAdviceAfter sets how many reversal attempts (0400, then 0401 repeats)
 // an ISO87 terminal makes before it turns the reversal into an advice (0420,
 // then 0421 repeats) for store-and-forward. Zero keeps sending 0401.
-func WithAdviceAfter(attempts int) Option {
-	return func(b *Base) error {
-		return configure(b, InvalidField("Option", "WithAdviceAfter applies to ISO87 only: CUP resends its 0400"), func(b *iso87Dialect) error {
+func WithAdviceAfter(attempts int) iso.Option {
+	return func(b *iso.Base) error {
+		return configure(b, iso.InvalidField("Option", "iso87.WithAdviceAfter applies to ISO87 only: CUP resends its 0400"), func(b *iso87Dialect) error {
 			if attempts < 0 {
-				return InvalidField("AdviceAfter", "must not be negative")
+				return iso.InvalidField("AdviceAfter", "must not be negative")
 			}
 			b.adviceAfter = attempts
 			return nil
