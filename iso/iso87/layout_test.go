@@ -1,4 +1,4 @@
-package iso_test
+package iso87_test
 
 import (
 	"encoding/hex"
