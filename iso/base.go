@@ -218,12 +218,16 @@ func (b *Base) Apply(opts []Option) error {
 	return b.finishVariant()
 }
 
+// Framing is the dialect's frame layout (Dialect.Framing).
 func (b *Base) Framing() Framing { return b.framing }
 
+// Frame wraps a request body with the TPDU and header (Dialect.Frame).
 func (b *Base) Frame(body []byte) Frame {
 	return Frame{TPDU: b.tpdu, Header: b.header, Body: body}
 }
 
+// ReplyFrame wraps a reply body as a host answers req: the same header,
+// the TPDU swapped (Dialect.ReplyFrame).
 func (b *Base) ReplyFrame(req Frame, body []byte) Frame {
 	fr := Frame{Header: req.Header, Body: body}
 	if b.framing.TPDU {
@@ -232,8 +236,11 @@ func (b *Base) ReplyFrame(req Frame, body []byte) Frame {
 	return fr
 }
 
+// NewMAC binds the dialect's MAC algorithm to a MAK (Dialect.NewMAC).
 func (b *Base) NewMAC(mak []byte) (MAC, error) { return b.newMAC(mak) }
 
+// Decode unpacks a body with the dialect's spec (Dialect.Decode); every
+// failure matches ErrMalformed.
 func (b *Base) Decode(body []byte) (*Message, error) { return b.codec.decode(body) }
 
 // MACPlaceholder marks a message that must be signed: builders set the MAC

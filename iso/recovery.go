@@ -69,6 +69,8 @@ func (b *Base) recoveryOutcome(r Recovery, code ResponseCode) RecoveryOutcome {
 	return OutcomeRetry
 }
 
+// RecoveryOutcome is Dialect.RecoveryOutcome: a reversal ends on 00 and
+// the reversal-done codes, a repeat by the repeat rule.
 func (b *Base) RecoveryOutcome(r Recovery, code ResponseCode) RecoveryOutcome {
 	return b.recoveryOutcome(r, code)
 }
