@@ -277,7 +277,7 @@ func (b *Base) Encode(m *Message, mac MAC) ([]byte, error) {
 		wire = len(MACPlaceholder) / 2
 	}
 	sum := mac.Sum(out[:len(out)-wire])
-	text := HexText(sum)
+	text := hexText(sum)
 	if b.codec.binary[id] {
 		copy(out[len(out)-wire:], sum)
 	} else {
@@ -340,8 +340,8 @@ func SetLocalTime(m *Message, t time.Time) {
 	m.Set(13, t.Format("0102"))
 }
 
-// ReplyCommon reads the fields every typed response shares.
-func (b *Base) ReplyCommon(m *Message) (Reply, error) {
+// replyCommon reads the fields every typed response shares.
+func (b *Base) replyCommon(m *Message) (Reply, error) {
 	r := Reply{Code: ResponseCode(m.Value(39)), RRN: RRN(m.Value(37)), AuthCode: AuthCode(m.Value(38))}
 	t, err := b.HostTime(m)
 	r.HostTime = t
@@ -372,8 +372,8 @@ func SetReplyCommon(m *Message, r Reply) error {
 	return nil
 }
 
-// Echo copies the listed fields of req that are present into m.
-func Echo(m, req *Message, ids ...int) {
+// echo copies the listed fields of req that are present into m.
+func echo(m, req *Message, ids ...int) {
 	for _, id := range ids {
 		if v, ok := req.Get(id); ok {
 			m.Set(id, v)
@@ -413,10 +413,10 @@ func EnvelopeOf(m *Message) (Envelope, error) {
 	return Envelope{Terminal: TerminalID(m.Value(41)), Merchant: MerchantID(m.Value(42)), STAN: STAN(stan)}, nil
 }
 
-// BalanceField spells an available balance as F54 carries it in both
+// balanceField spells an available balance as F54 carries it in both
 // dialects: account type 2, amount type 2 ("02" available), currency 3,
 // sign C or D, twelve digits.
-func BalanceField(a Amount) string {
+func balanceField(a Amount) string {
 	sign := "C"
 	m := a.Minor
 	if m < 0 {
@@ -425,11 +425,11 @@ func BalanceField(a Amount) string {
 	return fmt.Sprintf("0002%s%s%012d", a.Currency.Numeric, sign, m)
 }
 
-// ParseBalance reads F54: up to six 20-character additional amounts
+// parseBalance reads F54: up to six 20-character additional amounts
 // (ISO 8583:1987 F54 ans..120, jpos/jPOS ISO87APackager IFA_LLLCHAR(120);
 // CUP sends one). It takes the available balance (amount type 02), else the
 // first amount.
-func ParseBalance(s string) (*Amount, error) {
+func parseBalance(s string) (*Amount, error) {
 	if len(s) == 0 || len(s)%20 != 0 || len(s) > 120 {
 		return nil, Malformed(54, "want one to six 20-character amounts")
 	}
@@ -457,8 +457,8 @@ func ParseBalance(s string) (*Amount, error) {
 	return &Amount{Minor: v, Currency: c}, nil
 }
 
-// QRTLV builds the private field of a QR order request or response.
-func QRTLV(o QROrder, validity time.Duration) string {
+// qrTLV builds the private field of a QR order request or response.
+func qrTLV(o QROrder, validity time.Duration) string {
 	var elems []TLVElem
 	if validity > 0 {
 		elems = append(elems, TLVElem{tagValidity, fmt.Sprint(int64(validity / time.Second))})
@@ -478,8 +478,8 @@ func QRTLV(o QROrder, validity time.Duration) string {
 	return FormatTLV(elems)
 }
 
-// ParseQRTLV reads a QR order's private TLV field (the inverse of QRTLV).
-func ParseQRTLV(field int, s string) (QROrder, time.Duration, error) {
+// parseQRTLV reads a QR order's private TLV field (the inverse of QRTLV).
+func parseQRTLV(field int, s string) (QROrder, time.Duration, error) {
 	elems, err := ParseTLV(s)
 	if err != nil {
 		return QROrder{}, 0, Malformed(field, "not a private TLV")
@@ -521,13 +521,13 @@ func BuildQRRequest(m *Message, q QROrderMapping, r Request, f60 string) {
 	case QROrderCreateRequest:
 		m.Set(3, q.CreateCode)
 		SetAmount(m, r.Amount)
-		m.Set(q.Field, QRTLV(QROrder{}, r.Validity))
+		m.Set(q.Field, qrTLV(QROrder{}, r.Validity))
 	case QROrderQueryRequest:
 		m.Set(3, q.QueryCode)
-		m.Set(q.Field, QRTLV(QROrder{Ref: r.OrderRef}, 0))
+		m.Set(q.Field, qrTLV(QROrder{Ref: r.OrderRef}, 0))
 	case QROrderCloseRequest:
 		m.Set(3, q.CloseCode)
-		m.Set(q.Field, QRTLV(QROrder{Ref: r.OrderRef}, 0))
+		m.Set(q.Field, qrTLV(QROrder{Ref: r.OrderRef}, 0))
 	}
 	m.Set(64, MACPlaceholder)
 }

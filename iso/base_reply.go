@@ -34,7 +34,7 @@ func (b *Base) BuildResponseWith(d Hooks, req *Message, r Response) (*Message, e
 		return nil, InvalidField("Response", "a %T does not answer a %s", r, kind)
 	}
 	m := &Message{MTI: ResponseMTI(req.MTI)}
-	Echo(m, req, d.EchoFields()...)
+	echo(m, req, d.EchoFields()...)
 	switch r := r.(type) {
 	case FinancialResponse:
 		err = SetReplyCommon(m, r.Reply)
@@ -42,7 +42,7 @@ func (b *Base) BuildResponseWith(d Hooks, req *Message, r Response) (*Message, e
 			SetAmount(m, r.Amount)
 		}
 		if err == nil && r.Balance != nil {
-			m.Set(54, BalanceField(*r.Balance))
+			m.Set(54, balanceField(*r.Balance))
 		}
 	case ReversalResponse:
 		err = SetReplyCommon(m, r.Reply)
@@ -55,7 +55,7 @@ func (b *Base) BuildResponseWith(d Hooks, req *Message, r Response) (*Message, e
 		if err == nil && r.Amount.Minor != 0 {
 			SetAmount(m, r.Amount)
 		}
-		m.Set(b.qr.Field, QRTLV(r.Order, 0))
+		m.Set(b.qr.Field, qrTLV(r.Order, 0))
 	case SettlementResponse:
 		err = d.BuildSettlementResponse(m, req, r)
 	case SignOnResponse:
@@ -98,7 +98,7 @@ func (b *Base) ParseResponseWith(d Hooks, req, reply *Message) (Response, error)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := b.ReplyCommon(reply)
+	rep, err := b.replyCommon(reply)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func (b *Base) ParseResponseWith(d Hooks, req, reply *Message) (Response, error)
 			return nil, err
 		}
 		if v, ok := reply.Get(54); ok {
-			if r.Balance, err = ParseBalance(v); err != nil {
+			if r.Balance, err = parseBalance(v); err != nil {
 				return nil, err
 			}
 		}
@@ -126,7 +126,7 @@ func (b *Base) ParseResponseWith(d Hooks, req, reply *Message) (Response, error)
 			return nil, err
 		}
 		if v, ok := reply.Get(b.qr.Field); ok {
-			if r.Order, _, err = ParseQRTLV(b.qr.Field, v); err != nil {
+			if r.Order, _, err = parseQRTLV(b.qr.Field, v); err != nil {
 				return nil, err
 			}
 		}
@@ -146,7 +146,7 @@ func (b *Base) ParseQRRequest(m *Message) (Request, bool, error) {
 	if kind == 0 {
 		return nil, false, nil
 	}
-	o, validity, err := ParseQRTLV(b.qr.Field, m.Value(b.qr.Field))
+	o, validity, err := parseQRTLV(b.qr.Field, m.Value(b.qr.Field))
 	if err != nil {
 		return nil, true, err
 	}

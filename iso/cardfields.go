@@ -48,7 +48,7 @@ func SetCardFields(m *Message, c Card, trackSep string, sec *CardSecurity) error
 		m.Set(35, t)
 	}
 	if c.PINBlock != nil {
-		m.Set(52, HexText(c.PINBlock[:]))
+		m.Set(52, hexText(c.PINBlock[:]))
 		if sec != nil {
 			m.Set(26, "12") // maximum PIN length the terminal accepts (CaoEnXin/LiaoYang_POS Src/tranproc.c UpdateEntryModeByPIN)
 		}

@@ -78,9 +78,9 @@ func Malformed(field int, format string, args ...any) error {
 	return &MalformedError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// HexText spells bytes as uppercase hex, the wire text of binary fields,
+// hexText spells bytes as uppercase hex, the wire text of binary fields,
 // in one allocation.
-func HexText(b []byte) string {
+func hexText(b []byte) string {
 	var s strings.Builder
 	s.Grow(2 * len(b))
 	var pair [2]byte

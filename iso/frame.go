@@ -67,13 +67,13 @@ type TPDU [5]byte
 // other than 0x60 and rejecting them would only force a workaround; the
 // length and the hex digits are checked because a mistyped TPDU silently
 // misroutes every message.
-func ParseTPDU(HexText string) (TPDU, error) {
+func ParseTPDU(hexText string) (TPDU, error) {
 	var t TPDU
-	if len(HexText) != 2*tpduLen {
-		return t, fmt.Errorf("iso: TPDU %q: need %d hex digits, got %d", HexText, 2*tpduLen, len(HexText))
+	if len(hexText) != 2*tpduLen {
+		return t, fmt.Errorf("iso: TPDU %q: need %d hex digits, got %d", hexText, 2*tpduLen, len(hexText))
 	}
-	if _, err := hex.Decode(t[:], []byte(HexText)); err != nil {
-		return TPDU{}, fmt.Errorf("iso: TPDU %q: %w", HexText, err)
+	if _, err := hex.Decode(t[:], []byte(hexText)); err != nil {
+		return TPDU{}, fmt.Errorf("iso: TPDU %q: %w", hexText, err)
 	}
 	return t, nil
 }

@@ -230,11 +230,11 @@ func writeFixture(t *testing.T, d iso.Dialect, base string, frame []byte) {
 // compares its fields with base.json, and returns the decoded message.
 func checkFixture(t *testing.T, d iso.Dialect, base string, frame []byte) *iso.Message {
 	t.Helper()
-	HexText, err := os.ReadFile(base + ".hex")
+	hexText, err := os.ReadFile(base + ".hex")
 	if err != nil {
 		t.Fatalf("missing fixture (run go test ./iso -update): %v", err)
 	}
-	recorded, err := hex.DecodeString(strings.TrimSpace(string(HexText)))
+	recorded, err := hex.DecodeString(strings.TrimSpace(string(hexText)))
 	if err != nil {
 		t.Fatalf("%s.hex: %v", base, err)
 	}

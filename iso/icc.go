@@ -46,12 +46,12 @@ func filterICC(text string, keep map[string]bool) string {
 		if end > len(data) {
 			return ""
 		}
-		if keep[HexText(data[:tagLen])] {
+		if keep[hexText(data[:tagLen])] {
 			out = append(out, data[:end]...)
 		}
 		data = data[end:]
 	}
-	return HexText(out)
+	return hexText(out)
 }
 
 // StripForReversal removes what a reversal must never carry (CaoEnXin/LiaoYang_POS

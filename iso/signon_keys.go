@@ -91,12 +91,12 @@ func (blocks KeyBlocks) lay(scheme KeyScheme, k SignOnKeys) (string, error) {
 		raw = append(raw, make([]byte, s.Filler)...)
 		raw = append(raw, w.CheckValue...)
 	}
-	return HexText(raw), nil
+	return hexText(raw), nil
 }
 
 // read splits a key block for scheme. A block of the wrong length or
 // with non-zero filler is malformed: nothing of it is returned.
-func (blocks KeyBlocks) read(field int, HexText string, scheme KeyScheme) (SignOnKeys, error) {
+func (blocks KeyBlocks) read(field int, hexText string, scheme KeyScheme) (SignOnKeys, error) {
 	slots, ok := blocks[scheme]
 	if !ok {
 		return SignOnKeys{}, Malformed(field, "request named no known key scheme")
@@ -105,10 +105,10 @@ func (blocks KeyBlocks) read(field int, HexText string, scheme KeyScheme) (SignO
 	for _, s := range slots {
 		want += s.size()
 	}
-	raw, err := hex.DecodeString(HexText)
+	raw, err := hex.DecodeString(hexText)
 	if err != nil || len(raw) != want {
 		return SignOnKeys{}, Malformed(field, "key scheme %s wants a %d-byte key block, got %d",
-			scheme.String(), want, len(HexText)/2)
+			scheme.String(), want, len(hexText)/2)
 	}
 	w := make([]WrappedKey, len(slots))
 	for i, s := range slots {

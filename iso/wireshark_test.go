@@ -150,11 +150,11 @@ func wsCheckKnownN15(t *testing.T, want, got map[string]string) {
 // wsLoadFixture reads <base>.hex (the whole frame) and <base>.json.
 func wsLoadFixture(t *testing.T, base string) ([]byte, map[string]string) {
 	t.Helper()
-	HexText, err := os.ReadFile(base + ".hex")
+	hexText, err := os.ReadFile(base + ".hex")
 	if err != nil {
 		t.Fatal(err)
 	}
-	frame, err := hex.DecodeString(strings.TrimSpace(string(HexText)))
+	frame, err := hex.DecodeString(strings.TrimSpace(string(hexText)))
 	if err != nil {
 		t.Fatalf("%s.hex: %v", base, err)
 	}
