@@ -46,19 +46,19 @@ func CurrencyByCode(code string) (Currency, error) {
 			return c, nil
 		}
 	}
-	return Currency{}, invalid("Currency", "unknown ISO 4217 code %q", code)
+	return Currency{}, InvalidField("Currency", "unknown ISO 4217 code %q", code)
 }
 
 func (c Currency) validate() error {
 	known, err := CurrencyByCode(c.Numeric)
 	if err != nil || known != c {
-		return invalid("Currency", "not a known ISO 4217 currency")
+		return InvalidField("Currency", "not a known ISO 4217 currency")
 	}
 	return nil
 }
 
-// maxAmount is the largest value an n12 amount field can carry.
-const maxAmount = 999_999_999_999
+// MaxAmount is the largest value an n12 amount field can carry.
+const MaxAmount = 999_999_999_999
 
 // Amount is money in minor units (fen, cents) of a currency. There are no
 // floats anywhere in posswitch: 0.1+0.2 is not a price.
@@ -70,10 +70,10 @@ type Amount struct {
 // Validate accepts a positive amount that fits in n12 in a known currency.
 func (a Amount) Validate() error {
 	if a.Minor <= 0 {
-		return invalid("Amount", "must be greater than zero")
+		return InvalidField("Amount", "must be greater than zero")
 	}
-	if a.Minor > maxAmount {
-		return invalid("Amount", "wider than the 12 digits of F4")
+	if a.Minor > MaxAmount {
+		return InvalidField("Amount", "wider than the 12 digits of F4")
 	}
 	return a.Currency.validate()
 }
@@ -98,15 +98,17 @@ func (a Amount) String() string {
 	return fmt.Sprintf("%s %s%d.%0*d", a.Currency.Alpha, sign, m/unit, a.Currency.Exponent, m%unit)
 }
 
-func parseN12(field int, s string) (int64, error) {
-	if len(s) != 12 || !isDigits(s) {
-		return 0, malformed(field, "want 12 digits")
+// ParseN12 reads an n12 amount field (F4, F54 parts) as minor units.
+func ParseN12(field int, s string) (int64, error) {
+	if len(s) != 12 || !IsDigits(s) {
+		return 0, Malformed(field, "want 12 digits")
 	}
 	v, _ := strconv.ParseInt(s, 10, 64)
 	return v, nil
 }
 
-func isDigits(s string) bool {
+// IsDigits says whether s is non-empty and all ASCII digits.
+func IsDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
 			return false

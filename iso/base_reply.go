@@ -6,54 +6,60 @@ import "fmt"
 // request (it alone knows how its kinds are spelled) and hands the shared
 // kinds here; settlement and sign-on replies it spells itself.
 
-// dialectSpecific is implemented by each dialect for what base cannot know.
-type dialectSpecific interface {
-	classify(m *Message) (Kind, error)
-	echoFields() []int // request fields a reply echoes
-	buildSettlementResponse(m, req *Message, r SettlementResponse) error
-	buildSignOnResponse(m, req *Message, r SignOnResponse) error
-	parseSettlementResponse(req, reply *Message, rep Reply) (Response, error)
-	parseSignOnResponse(req, reply *Message, rep Reply) (Response, error)
+// Hooks is what a dialect tells Base's shared response helpers
+// (BuildResponseWith, ParseResponseWith) that only it knows: how it spells
+// its kinds, which fields a reply echoes, and its settlement and sign-on
+// replies. The dialect passes itself.
+type Hooks interface {
+	Classify(m *Message) (Kind, error)
+	EchoFields() []int // request fields a reply echoes
+	BuildSettlementResponse(m, req *Message, r SettlementResponse) error
+	BuildSignOnResponse(m, req *Message, r SignOnResponse) error
+	ParseSettlementResponse(req, reply *Message, rep Reply) (Response, error)
+	ParseSignOnResponse(req, reply *Message, rep Reply) (Response, error)
 }
 
-func (b *base) buildResponse(d dialectSpecific, req *Message, r Response) (*Message, error) {
+// BuildResponseWith is the BuildResponse of the response kinds the dialects
+// share; h classifies the request and spells the settlement and sign-on
+// replies.
+func (b *Base) BuildResponseWith(d Hooks, req *Message, r Response) (*Message, error) {
 	if r == nil {
-		return nil, invalid("Response", "nil")
+		return nil, InvalidField("Response", "nil")
 	}
-	kind, err := d.classify(req)
+	kind, err := d.Classify(req)
 	if err != nil {
 		return nil, err
 	}
 	if !responseFits(kind, r) {
-		return nil, invalid("Response", "a %T does not answer a %s", r, kind)
+		return nil, InvalidField("Response", "a %T does not answer a %s", r, kind)
 	}
 	m := &Message{MTI: ResponseMTI(req.MTI)}
-	echo(m, req, d.echoFields()...)
+	echo(m, req, d.EchoFields()...)
 	switch r := r.(type) {
 	case FinancialResponse:
-		err = setReplyCommon(m, r.Reply)
+		err = SetReplyCommon(m, r.Reply)
 		if err == nil && r.Amount.Minor != 0 {
-			setAmount(m, r.Amount)
+			SetAmount(m, r.Amount)
 		}
 		if err == nil && r.Balance != nil {
 			m.Set(54, balanceField(*r.Balance))
 		}
 	case ReversalResponse:
-		err = setReplyCommon(m, r.Reply)
+		err = SetReplyCommon(m, r.Reply)
 	case NetworkResponse:
-		err = setReplyCommon(m, r.Reply)
+		err = SetReplyCommon(m, r.Reply)
 	case BatchUploadResponse:
-		err = setReplyCommon(m, r.Reply)
+		err = SetReplyCommon(m, r.Reply)
 	case QROrderResponse:
-		err = setReplyCommon(m, r.Reply)
+		err = SetReplyCommon(m, r.Reply)
 		if err == nil && r.Amount.Minor != 0 {
-			setAmount(m, r.Amount)
+			SetAmount(m, r.Amount)
 		}
 		m.Set(b.qr.Field, qrTLV(r.Order, 0))
 	case SettlementResponse:
-		err = d.buildSettlementResponse(m, req, r)
+		err = d.BuildSettlementResponse(m, req, r)
 	case SignOnResponse:
-		err = d.buildSignOnResponse(m, req, r)
+		err = d.BuildSignOnResponse(m, req, r)
 	default:
 		return nil, fmt.Errorf("%w: response %T", ErrUnsupported, r)
 	}
@@ -65,7 +71,7 @@ func (b *base) buildResponse(d dialectSpecific, req *Message, r Response) (*Mess
 	// only when F39 is 00). The code is read from the message: a
 	// dialect may have derived it (a settlement's verdict).
 	if macFieldOf(req) != 0 && ResponseCode(m.Value(39)).Approved() {
-		m.Set(64, macPlaceholder)
+		m.Set(64, MACPlaceholder)
 	}
 	return m, nil
 }
@@ -84,8 +90,11 @@ func responseFits(kind Kind, r Response) bool {
 	return r.Kind() == kind
 }
 
-func (b *base) parseResponse(d dialectSpecific, req, reply *Message) (Response, error) {
-	kind, err := d.classify(req)
+// ParseResponseWith is the ParseResponse of the response kinds the dialects
+// share (financial, reversal, upload, QR, sign-off, echo); h classifies the
+// request and reads the settlement and sign-on replies.
+func (b *Base) ParseResponseWith(d Hooks, req, reply *Message) (Response, error) {
+	kind, err := d.Classify(req)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +105,7 @@ func (b *base) parseResponse(d dialectSpecific, req, reply *Message) (Response, 
 	switch kind {
 	case KindSale, KindPaymentCodeSale, KindBalanceInquiry, KindVoid, KindRefund:
 		r := FinancialResponse{Reply: rep, Of: kind}
-		if r.Amount, err = amountOf(reply); err != nil {
+		if r.Amount, err = AmountOf(reply); err != nil {
 			return nil, err
 		}
 		if v, ok := reply.Get(54); ok {
@@ -113,7 +122,7 @@ func (b *base) parseResponse(d dialectSpecific, req, reply *Message) (Response, 
 		return BatchUploadResponse{Reply: rep, End: kind == KindBatchUploadEnd}, nil
 	case KindQROrderCreate, KindQROrderQuery, KindQROrderClose:
 		r := QROrderResponse{Reply: rep, Of: kind}
-		if r.Amount, err = amountOf(reply); err != nil {
+		if r.Amount, err = AmountOf(reply); err != nil {
 			return nil, err
 		}
 		if v, ok := reply.Get(b.qr.Field); ok {
@@ -123,17 +132,17 @@ func (b *base) parseResponse(d dialectSpecific, req, reply *Message) (Response, 
 		}
 		return r, nil
 	case KindSettlement:
-		return d.parseSettlementResponse(req, reply, rep)
+		return d.ParseSettlementResponse(req, reply, rep)
 	case KindSignOn:
-		return d.parseSignOnResponse(req, reply, rep)
+		return d.ParseSignOnResponse(req, reply, rep)
 	}
 	return nil, fmt.Errorf("%w: response to %s", ErrUnsupported, kind)
 }
 
-// parseQRRequest reads a QR order request with the mapping; ok is false when
+// ParseQRRequest reads a QR order request with the mapping; ok is false when
 // the message is not one.
-func (b *base) parseQRRequest(m *Message) (Request, bool, error) {
-	kind := b.qrKind(m)
+func (b *Base) ParseQRRequest(m *Message) (Request, bool, error) {
+	kind := b.QRKind(m)
 	if kind == 0 {
 		return nil, false, nil
 	}
@@ -143,7 +152,7 @@ func (b *base) parseQRRequest(m *Message) (Request, bool, error) {
 	}
 	switch kind {
 	case KindQROrderCreate:
-		a, err := amountOf(m)
+		a, err := AmountOf(m)
 		return QROrderCreateRequest{Amount: a, Validity: validity}, true, err
 	case KindQROrderQuery:
 		return QROrderQueryRequest{OrderRef: o.Ref}, true, nil
@@ -151,8 +160,8 @@ func (b *base) parseQRRequest(m *Message) (Request, bool, error) {
 	return QROrderCloseRequest{OrderRef: o.Ref}, true, nil
 }
 
-// qrKind classifies a QR order request by the mapping, or returns 0.
-func (b *base) qrKind(m *Message) Kind {
+// QRKind classifies a QR order request by the mapping, or returns 0.
+func (b *Base) QRKind(m *Message) Kind {
 	if m.MTI != b.qr.MTI {
 		return 0
 	}
@@ -167,30 +176,30 @@ func (b *base) qrKind(m *Message) Kind {
 	return 0
 }
 
-// paymentCodeOf returns the A3 payment code of a private TLV field.
-func paymentCodeOf(m *Message, field int) (PaymentCode, bool) {
-	elems, err := parseTLV(m.Value(field))
+// PaymentCodeOf returns the A3 payment code of a private TLV field.
+func PaymentCodeOf(m *Message, field int) (PaymentCode, bool) {
+	elems, err := ParseTLV(m.Value(field))
 	if err != nil {
 		return "", false
 	}
-	v, ok := tlvValue(elems, tagPaymentCode)
+	v, ok := TLVValue(elems, TagPaymentCode)
 	return PaymentCode(v), ok
 }
 
-// parseSharedRequest reads the requests both dialects spell alike apart
+// ParseSharedRequest reads the requests both dialects spell alike apart
 // from where the payment code travels and how the original is found; ok is
 // false for other kinds.
-func (b *base) parseSharedRequest(kind Kind, m *Message, amount Amount,
+func (b *Base) ParseSharedRequest(kind Kind, m *Message, amount Amount,
 	originalOf func(*Message, Amount) (Original, error)) (r Request, ok bool, err error) {
 	switch kind {
 	case KindSale:
-		card, err := cardOf(m)
+		card, err := CardOf(m)
 		return SaleRequest{Amount: amount, Card: card}, true, err
 	case KindPaymentCodeSale:
-		code, _ := paymentCodeOf(m, b.codeField)
+		code, _ := PaymentCodeOf(m, b.codeField)
 		return PaymentCodeSaleRequest{Amount: amount, Code: code}, true, nil
 	case KindBalanceInquiry:
-		card, err := cardOf(m)
+		card, err := CardOf(m)
 		if err != nil {
 			return nil, true, err
 		}
@@ -203,7 +212,7 @@ func (b *base) parseSharedRequest(kind Kind, m *Message, amount Amount,
 		}
 		v := VoidRequest{Original: orig}
 		if m.Has(2) || m.Has(35) {
-			card, err := cardOf(m)
+			card, err := CardOf(m)
 			if err != nil {
 				return nil, true, err
 			}
@@ -218,13 +227,13 @@ func (b *base) parseSharedRequest(kind Kind, m *Message, amount Amount,
 	return nil, false, nil
 }
 
-// signOnRequest reads a sign-on's key scheme from its code (CUP's 60.3
+// SignOnRequestOf reads a sign-on's key scheme from its code (CUP's 60.3
 // values, which ISO87 carries in F48 tag K1).
-func signOnRequest(field int, code string) (Request, error) {
-	for scheme, c := range cupSchemeCodes {
+func SignOnRequestOf(field int, code string) (Request, error) {
+	for scheme, c := range schemeCodes {
 		if c == code {
 			return SignOnRequest{Scheme: scheme}, nil
 		}
 	}
-	return nil, malformed(field, "unknown key scheme")
+	return nil, Malformed(field, "unknown key scheme")
 }

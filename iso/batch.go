@@ -39,20 +39,20 @@ func (e BatchEntry) validate() error {
 	switch e.Kind {
 	case KindSale, KindPaymentCodeSale, KindVoid, KindRefund:
 	default:
-		return invalid("Entries.Kind", "%s is not a batch transaction", e.Kind)
+		return InvalidField("Entries.Kind", "%s is not a batch transaction", e.Kind)
 	}
 	if err := e.STAN.Validate(); err != nil {
-		return prefixField("Entries", err)
+		return PrefixField("Entries", err)
 	}
 	if e.PAN != "" {
 		if err := e.PAN.Validate(); err != nil {
-			return prefixField("Entries", err)
+			return PrefixField("Entries", err)
 		}
 	}
 	if err := e.CardOrg.Validate(); err != nil {
-		return prefixField("Entries", err)
+		return PrefixField("Entries", err)
 	}
-	return prefixField("Entries", e.Amount.Validate())
+	return PrefixField("Entries", e.Amount.Validate())
 }
 
 // ClassTotals are counts and amounts (minor units) of one card class.

@@ -3,6 +3,9 @@ package iso
 import (
 	"fmt"
 	"strings"
+
+	"github.com/moov-io/iso8583/encoding"
+	"github.com/moov-io/iso8583/prefix"
 )
 
 // bcd packs decimal text two characters a byte for CUP's n and z fields.
@@ -42,15 +45,17 @@ type bcd struct {
 	track bool
 }
 
+// The BCD field encoders, for a dialect's moov-io MessageSpec (iso/cup's
+// is built from them). Each refuses a non-zero pad nibble on decode.
 var (
-	// bcdNumber: fixed-length n, right-aligned.
-	bcdNumber = bcd{}
-	// bcdLeft: F22, fixed but left-aligned.
-	bcdLeft = bcd{leftAligned: true}
-	// bcdVar: variable-length n (LL/LLL), left-aligned, pad 0 last.
-	bcdVar = bcd{leftAligned: true}
-	// bcdTrack: tracks 2 and 3, left-aligned, separator D.
-	bcdTrack = bcd{leftAligned: true, track: true}
+	// BCDNumber: fixed-length n, right-aligned.
+	BCDNumber encoding.Encoder = bcd{}
+	// BCDLeft: F22, fixed but left-aligned.
+	BCDLeft encoding.Encoder = bcd{leftAligned: true}
+	// BCDVar: variable-length n (LL/LLL), left-aligned, pad 0 last.
+	BCDVar encoding.Encoder = bcd{leftAligned: true}
+	// BCDTrack: tracks 2 and 3, left-aligned, separator D.
+	BCDTrack encoding.Encoder = bcd{leftAligned: true, track: true}
 )
 
 // padError is a BCD field whose odd digit count's pad nibble is not 0.
@@ -140,9 +145,10 @@ func (c bcd) Decode(src []byte, length int) ([]byte, int, error) {
 // packed (CUP LL: one byte, LLL: two bytes).
 type bcdLength struct{ digits int }
 
+// The BCD length prefixes of variable-length fields (CUP's LL and LLL).
 var (
-	bcdLL  = bcdLength{2}
-	bcdLLL = bcdLength{3}
+	BCDLL  prefix.Prefixer = bcdLength{2} // LL: one BCD byte
+	BCDLLL prefix.Prefixer = bcdLength{3} // LLL: two BCD bytes, pad nibble first
 )
 
 func (p bcdLength) EncodeLength(maxLen, length int) ([]byte, error) {
@@ -153,11 +159,11 @@ func (p bcdLength) EncodeLength(maxLen, length int) ([]byte, error) {
 	if len(text) > p.digits {
 		return nil, fmt.Errorf("length %d does not fit %d digits", length, p.digits)
 	}
-	return bcdNumber.Encode([]byte(text))
+	return BCDNumber.Encode([]byte(text))
 }
 
 func (p bcdLength) DecodeLength(maxLen int, data []byte) (int, int, error) {
-	digits, read, err := bcdNumber.Decode(data, p.digits)
+	digits, read, err := BCDNumber.Decode(data, p.digits)
 	if err != nil {
 		if pe, ok := err.(*padError); ok {
 			return 0, 0, &padError{nibble: pe.nibble, prefix: true}

@@ -14,6 +14,8 @@ import (
 	"github.com/moov-io/iso8583"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 )
 
 // Benchmarks of the typed API against moov-io's own reflection path for the
@@ -144,20 +146,29 @@ type saleCase struct {
 
 func saleCases(tb testing.TB) []*saleCase {
 	tb.Helper()
-	cup, err := iso.CUP(iso.WithClock(fixedClock))
+	cupD, err := cup.New(iso.WithClock(fixedClock))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	i87, err := iso.ISO87(iso.WithClock(fixedClock))
+	i87, err := iso87.New(iso.WithClock(fixedClock))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return []*saleCase{
-		newSaleCase(tb, cup, iso.CUPSpecForTest, cupFixtures(tb),
+		newSaleCase(tb, cupD, specOf(tb, cupD), cupFixtures(tb),
 			func() any { return new(cupSaleRequest) }, func() any { return new(cupSaleResponse) }),
-		newSaleCase(tb, i87, iso.ISO87SpecForTest(), iso87Fixtures(tb),
+		newSaleCase(tb, i87, specOf(tb, i87), iso87Fixtures(tb),
 			func() any { return new(iso87SaleRequest) }, func() any { return new(iso87SaleResponse) }),
 	}
+}
+
+// specOf is the moov-io spec d packs with.
+func specOf(tb testing.TB, d iso.Dialect) *iso8583.MessageSpec {
+	spec, ok := iso.SpecOf(d)
+	if !ok {
+		tb.Fatal("no spec")
+	}
+	return spec
 }
 
 func newSaleCase(tb testing.TB, d iso.Dialect, spec *iso8583.MessageSpec, fixtures []fixture, newReq, newResp func() any) *saleCase {

@@ -22,11 +22,11 @@ func (p PAN) Validate() error {
 	s := string(p)
 	switch {
 	case len(s) < 13 || len(s) > 19:
-		return invalid("PAN", "must be 13 to 19 digits")
-	case !isDigits(s):
-		return invalid("PAN", "must be digits only")
+		return InvalidField("PAN", "must be 13 to 19 digits")
+	case !IsDigits(s):
+		return InvalidField("PAN", "must be digits only")
 	case !luhnValid(s):
-		return invalid("PAN", "fails the Luhn check")
+		return InvalidField("PAN", "fails the Luhn check")
 	}
 	return nil
 }
@@ -46,8 +46,8 @@ type Expiry string
 // Validate accepts four digits with a month of 01–12.
 func (e Expiry) Validate() error {
 	s := string(e)
-	if len(s) != 4 || !isDigits(s) || s[2:] < "01" || s[2:] > "12" {
-		return invalid("Expiry", "must be YYMM")
+	if len(s) != 4 || !IsDigits(s) || s[2:] < "01" || s[2:] > "12" {
+		return InvalidField("Expiry", "must be YYMM")
 	}
 	return nil
 }
@@ -116,7 +116,7 @@ func (t Track2) Validate() error {
 	if err != nil {
 		return err
 	}
-	return prefixField("Track2", pan.Validate())
+	return PrefixField("Track2", pan.Validate())
 }
 
 // PAN returns the account number the track carries.
@@ -128,8 +128,8 @@ func (t Track2) Expiry() Expiry { _, e, _ := t.split(); return e }
 func (t Track2) split() (PAN, Expiry, error) {
 	s := strings.ReplaceAll(string(t), "D", "=")
 	i := strings.IndexByte(s, '=')
-	if len(s) > 37 || i < 0 || strings.Count(s, "=") != 1 || !isDigits(s[:i]) || !isDigits(s[i+1:]) {
-		return "", "", invalid("Track2", "must be at most 37 digits with one separator")
+	if len(s) > 37 || i < 0 || strings.Count(s, "=") != 1 || !IsDigits(s[:i]) || !IsDigits(s[i+1:]) {
+		return "", "", InvalidField("Track2", "must be at most 37 digits with one separator")
 	}
 	exp := ""
 	if len(s)-i-1 >= 4 {
@@ -171,8 +171,8 @@ func (m EntryMode) wire() string {
 }
 
 func parseEntryMode(s string) (EntryMode, error) {
-	if len(s) != 3 || !isDigits(s) || (s[2] != '1' && s[2] != '2') {
-		return EntryMode{}, malformed(22, "want two method digits and 1 or 2")
+	if len(s) != 3 || !IsDigits(s) || (s[2] != '1' && s[2] != '2') {
+		return EntryMode{}, Malformed(22, "want two method digits and 1 or 2")
 	}
 	return EntryMode{Method: EntryMethod(s[:2]), PINEntered: s[2] == '1'}, nil
 }
@@ -182,7 +182,7 @@ func (m EntryMode) validate() error {
 	case EntryManual, EntryMagstripe, EntryBarcode, EntryICC, EntryContactless, EntryFallback:
 		return nil
 	}
-	return invalid("Card.Entry", "unknown entry method %q", string(m.Method))
+	return InvalidField("Card.Entry", "unknown entry method %q", string(m.Method))
 }
 
 // Card is everything a terminal read from a card. Every field prints masked.
@@ -208,31 +208,31 @@ func (c Card) Account() PAN {
 // Validate checks every field present and that the card names an account.
 func (c Card) Validate() error {
 	if c.PAN == "" && c.Track2 == "" {
-		return invalid("Card.PAN", "required (or Track2)")
+		return InvalidField("Card.PAN", "required (or Track2)")
 	}
 	if c.PAN != "" {
 		if err := c.PAN.Validate(); err != nil {
-			return prefixField("Card", err)
+			return PrefixField("Card", err)
 		}
 	}
 	if c.Track2 != "" {
 		if err := c.Track2.Validate(); err != nil {
-			return prefixField("Card", err)
+			return PrefixField("Card", err)
 		}
 		if c.PAN != "" && c.Track2.PAN() != c.PAN {
-			return invalid("Card.Track2", "names another account than Card.PAN")
+			return InvalidField("Card.Track2", "names another account than Card.PAN")
 		}
 	}
 	if c.Expiry != "" {
 		if err := c.Expiry.Validate(); err != nil {
-			return prefixField("Card", err)
+			return PrefixField("Card", err)
 		}
 	}
-	if c.Sequence != "" && (len(c.Sequence) != 3 || !isDigits(c.Sequence)) {
-		return invalid("Card.Sequence", "must be three digits")
+	if c.Sequence != "" && (len(c.Sequence) != 3 || !IsDigits(c.Sequence)) {
+		return InvalidField("Card.Sequence", "must be three digits")
 	}
 	if c.Entry.PINEntered != (c.PINBlock != nil) {
-		return invalid("Card.PINBlock", "must be present exactly when Entry.PINEntered is set")
+		return InvalidField("Card.PINBlock", "must be present exactly when Entry.PINEntered is set")
 	}
 	return c.Entry.validate()
 }
@@ -255,11 +255,11 @@ type PaymentCode string
 func (c PaymentCode) Validate() error {
 	s := string(c)
 	if len(s) < 10 || len(s) > 128 {
-		return invalid("PaymentCode", "must be 10 to 128 characters")
+		return InvalidField("PaymentCode", "must be 10 to 128 characters")
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x21 || s[i] > 0x7e {
-			return invalid("PaymentCode", "must be printable ASCII without spaces")
+			return InvalidField("PaymentCode", "must be printable ASCII without spaces")
 		}
 	}
 	return nil

@@ -6,24 +6,25 @@ import (
 	"strings"
 )
 
-// cupSecurity is what CUP's card fields need from the session: whether
+// CardSecurity is what CUP's card fields need from the session: whether
 // the working keys are double-length (53.2) and who enciphers tracks.
 // ISO87 passes nil: it sends neither F26 nor F53 and tracks in clear.
-type cupSecurity struct {
+type CardSecurity struct {
 	doubleLength bool
 	tracks       TrackEncrypter // nil: tracks travel clear
 }
 
-func cupSecurityOf(env Envelope) *cupSecurity {
-	return &cupSecurity{doubleLength: env.KeyScheme != KeysSingleDES, tracks: env.Tracks}
+// CardSecurityOf is what CUP's card fields need from env.
+func CardSecurityOf(env Envelope) *CardSecurity {
+	return &CardSecurity{doubleLength: env.KeyScheme != KeysSingleDES, tracks: env.Tracks}
 }
 
-// setCardFields writes a card's fields as both dialects place them: F2 when
+// SetCardFields writes a card's fields as both dialects place them: F2 when
 // the PAN was keyed or read from a chip, F14, F22, F23, F35 (track text in
 // the dialect's separator), F52 with a PIN; and for CUP (sec non-nil) F26
 // with a PIN, F35 enciphered when sec has a track encrypter, and F53
 // whenever a PIN or a track is sent.
-func setCardFields(m *Message, c Card, trackSep string, sec *cupSecurity) error {
+func SetCardFields(m *Message, c Card, trackSep string, sec *CardSecurity) error {
 	if c.PAN != "" {
 		m.Set(2, c.PAN.Digits())
 	}
@@ -77,8 +78,8 @@ func cupF53(pin, doubleLength, tracksEnciphered bool) string {
 	return string(f)
 }
 
-// cardOf reads the card fields back.
-func cardOf(m *Message) (Card, error) {
+// CardOf reads the card fields back.
+func CardOf(m *Message) (Card, error) {
 	var c Card
 	c.PAN = PAN(m.Value(2))
 	c.Expiry = Expiry(m.Value(14))
@@ -96,7 +97,7 @@ func cardOf(m *Message) (Card, error) {
 	if v, ok := m.Get(52); ok {
 		raw, err := hex.DecodeString(v)
 		if err != nil || len(raw) != 8 {
-			return Card{}, malformed(52, "want 8 bytes")
+			return Card{}, Malformed(52, "want 8 bytes")
 		}
 		var pb PINBlock
 		copy(pb[:], raw)

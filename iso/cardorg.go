@@ -34,20 +34,20 @@ func (o CardOrg) Validate() error {
 		return nil
 	}
 	if len(o) != 3 {
-		return invalid("CardOrg", "want three characters")
+		return InvalidField("CardOrg", "want three characters")
 	}
 	for i := 0; i < len(o); i++ {
 		c := o[i]
 		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return invalid("CardOrg", "want upper-case letters or digits")
+			return InvalidField("CardOrg", "want upper-case letters or digits")
 		}
 	}
 	return nil
 }
 
-// cardOrgOf reads 63.1 from a reply; "" when absent or not a card
+// CardOrgOf reads 63.1 from a reply; "" when absent or not a card
 // organisation ("000" is how a terminal says it does not know one).
-func cardOrgOf(m *Message) CardOrg {
+func CardOrgOf(m *Message) CardOrg {
 	v, ok := m.Get(63)
 	if !ok || len(v) < 3 {
 		return ""
@@ -59,11 +59,11 @@ func cardOrgOf(m *Message) CardOrg {
 	return o
 }
 
-// refundF63 spells a refund's 63.1: the original card's organisation, or
+// RefundF63 spells a refund's 63.1: the original card's organisation, or
 // "000" when the terminal does not know it (CaoEnXin/LiaoYang_POS
 // Src/tranproc.c RefundTran and BatchSendOffTrans2_Refund; the "000" of
 // chfenix/iso8583 src/main/resources/config/cups/iso8583_cups.xml refund).
-func refundF63(o CardOrg) string {
+func RefundF63(o CardOrg) string {
 	if o == "" {
 		return "000"
 	}

@@ -52,7 +52,7 @@ func (c *codec) encode(m *Message) ([]byte, error) {
 	n := c.bitmapSz
 	for _, f := range m.fields {
 		if _, ok := c.spec.Fields[f.id]; !ok || f.id == 65 || (f.id > 64 && !c.secondary) {
-			return nil, invalid(fmt.Sprintf("F%d", f.id), "not defined in this dialect")
+			return nil, InvalidField(fmt.Sprintf("F%d", f.id), "not defined in this dialect")
 		}
 		if f.id > 64 {
 			n = 2 * c.bitmapSz
@@ -64,7 +64,7 @@ func (c *codec) encode(m *Message) ([]byte, error) {
 	}
 	enc, err := c.bitmap.Encode(bits[:n])
 	if err != nil {
-		return nil, malformed(1, "cannot encode bitmap")
+		return nil, Malformed(1, "cannot encode bitmap")
 	}
 	out = append(out, enc...)
 
@@ -88,17 +88,17 @@ func (c *codec) packField(id int, value string) ([]byte, error) {
 	case *field.Binary:
 		raw, err := hex.DecodeString(value)
 		if err != nil {
-			return nil, invalid(fmt.Sprintf("F%d", id), "binary field is not hex text")
+			return nil, InvalidField(fmt.Sprintf("F%d", id), "binary field is not hex text")
 		}
 		f.SetValue(raw)
 	default:
 		if err := f.SetBytes([]byte(value)); err != nil {
-			return nil, invalid(fmt.Sprintf("F%d", id), "refused by the field spec")
+			return nil, InvalidField(fmt.Sprintf("F%d", id), "refused by the field spec")
 		}
 	}
 	p, err := f.Pack()
 	if err != nil {
-		return nil, invalid(fmt.Sprintf("F%d", id), "does not fit %s", describe(f.Spec()))
+		return nil, InvalidField(fmt.Sprintf("F%d", id), "does not fit %s", describe(f.Spec()))
 	}
 	return p, nil
 }
@@ -114,28 +114,28 @@ func (c *codec) decode(body []byte) (m *Message, err error) {
 		// moov's encoders are not ours to audit; a panic on hostile bytes
 		// must still come back as a malformed message, not crash a host.
 		if r := recover(); r != nil {
-			m, err = nil, malformed(-1, "decoder panic on malformed input")
+			m, err = nil, Malformed(-1, "decoder panic on malformed input")
 		}
 	}()
 	mtiField := field.NewInstanceOf(c.spec.Fields[0])
 	off, err := mtiField.Unpack(body)
 	if err != nil {
-		return nil, malformed(0, "cannot read MTI")
+		return nil, Malformed(0, "cannot read MTI")
 	}
 	mti, _ := mtiField.String()
-	if len(mti) != 4 || !isDigits(mti) {
-		return nil, malformed(0, "MTI is not four digits")
+	if len(mti) != 4 || !IsDigits(mti) {
+		return nil, Malformed(0, "MTI is not four digits")
 	}
 
 	bm := field.NewInstanceOf(c.spec.Fields[1]).(*field.Bitmap)
 	read, err := bm.Unpack(body[off:])
 	if err != nil {
-		return nil, malformed(1, "cannot read bitmap")
+		return nil, Malformed(1, "cannot read bitmap")
 	}
 	off += read
 	last := bm.Len()
 	if last > 128 || (!c.secondary && last > 64) {
-		return nil, malformed(1, "bitmap announces a third or unexpected secondary bitmap")
+		return nil, Malformed(1, "bitmap announces a third or unexpected secondary bitmap")
 	}
 
 	m = &Message{MTI: mti}
@@ -145,26 +145,26 @@ func (c *codec) decode(body []byte) (m *Message, err error) {
 		}
 		spec, ok := c.spec.Fields[id]
 		if !ok {
-			return nil, malformed(id, "field not defined in this dialect")
+			return nil, Malformed(id, "field not defined in this dialect")
 		}
 		f := field.NewInstanceOf(spec)
 		read, err := f.Unpack(body[off:])
 		if err != nil {
 			var pad *padError
 			if errors.As(err, &pad) {
-				return nil, malformed(id, "%s", pad.Error())
+				return nil, Malformed(id, "%s", pad.Error())
 			}
-			return nil, malformed(id, "cannot read %s", describe(f.Spec()))
+			return nil, Malformed(id, "cannot read %s", describe(f.Spec()))
 		}
 		off += read
 		text, err := f.String() // Binary fields answer uppercase hex
 		if err != nil {
-			return nil, malformed(id, "cannot read value")
+			return nil, Malformed(id, "cannot read value")
 		}
 		m.fields = append(m.fields, fieldValue{id, text})
 	}
 	if off != len(body) {
-		return nil, malformed(-1, "%d bytes after the last field", len(body)-off)
+		return nil, Malformed(-1, "%d bytes after the last field", len(body)-off)
 	}
 	m.raw = body
 	m.redact = c.redact

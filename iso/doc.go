@@ -43,135 +43,15 @@
 //
 // # Dialects
 //
-// Two are shipped; WithFraming, WithTPDU, WithClock, WithQROrderMapping and
-// WithReversalDoneCodes configure both, WithCUPHeader, WithCurrency,
-// WithVoidReversalF61 and WithQRVoidEntryMode the CUP one, WithISO87Profile,
-// WithNII, WithPINEntryCapability, WithBinaryBitmap and WithAdviceAfter the
-// ISO87 one. The CUP options WithVoidReversalF61 and WithQRVoidEntryMode
-// settle points where the public CUP terminal sources disagree; each one's
-// doc says which default was picked, why, and from which source.
-//
-// CUP follows the China UnionPay POS-terminal specification as public
-// terminal code implements it (CaoEnXin/LiaoYang_POS Src/pack8583.c,
-// Src/tranproc.c, Src/trancomm.c; alon0808/ProjectAfcApp
-// code/AfcCore/UnionPay/qpboc_8583.c): 2-byte binary length, 5-byte TPDU
-// (default 60 0000 0000), 6-byte header 60 31 00 00 00 00, MTI as 2 BCD
-// bytes, one 8-byte binary bitmap, n fields as BCD, LL/LLL lengths as BCD
-// numbers, text as ASCII, MAC = CUP "ECB" MAC in F64 over the message from
-// the MTI up to F64. An odd digit count is padded with one 0 nibble: first
-// in fixed-length n fields (right-aligned), last in variable-length n
-// fields F2, F32, F48, F60, F61 (left-aligned: LiaoYang_POS iPackElement
-// packs n..LLVAR and n...LLLVAR from the first digit; ProjectAfcApp
-// Build_qpboc_8583_60_login sends 60.3 003 as 00 30), in F22 (left-aligned,
-// LiaoYang_POS UpdateEntryModeByPIN) and in tracks F35/F36. So a sale's F60
-// 22 000001 000 is 00 11 22 00 00 01 00 00 on the wire.
-// WithCUPHeader sets the header (CUPHeader: application type, version,
-// terminal status, sub-version; LiaoYang_POS Src/trancomm.c MakeReqPacket
-// sends 60 31 00 + its BCD version). A reply header's processing
-// requirement nibble is read by Dialect.Requirement (HostRequirement: 3 sign
-// on again, 1/2/4–7 downloads and uploads) and set by a host with
-// SetHostRequirement.
-//
-//	sale                 0200 000000, F60.1 22; card in F2/F14/F22/F23/F35, PIN in F26/F52,
-//	                     F53 with a PIN or a track (53.1 2 with a PIN, 53.2 6 for double-length
-//	                     keys, 53.3 1 for TDK-enciphered tracks)
-//	payment-code sale    0200 000000, F22 032, code in F59 tag A3
-//	balance inquiry      0200 310000, F60.1 01
-//	void                 0200 200000, F60.1 23, F37/F38 and F61 (batch + trace) of the original;
-//	                     without the card F2/F14 of the sale, keyed (F22 012); a payment-code or
-//	                     QR void has no PAN: F22 032 (WithQRVoidEntryMode); same day and batch only
-//	refund               0220 200000, F60.1 25, F37 and F61 (batch + trace + MMDD), F63 the sale's
-//	                     card organisation ("000" when unknown)
-//	reversal             0400 copied from the request minus F26/F35/F36/F37/F52/F53, F39 reason
-//	                     (98 timeout, lost connection or cancelled wait, 06 bad reply / cannot
-//	                     complete / after a refusal, A0 bad MAC); ends on 00, 12, 25; 4 sends, then
-//	                     the record ends unconfirmed; a void's keeps its F61 (the sale's) unless
-//	                     WithVoidReversalF61 says so
-//	refund repeat        the same 0220 resent (an advice, not reversed): 00 approves, 94 approves
-//	                     if it echoes the same terminal, STAN and amount, any other code declines
-//	financial replies    F63.1 = card organisation ("CUP", "VIS", "MCC"...): "CUP" cards settle in the
-//	                     domestic class, the others in the foreign class
-//	settlement           0500, F48 = 62 digits of totals (domestic, foreign), F60.3 201, F63 operator;
-//	                     totals are gross: a voided sale stays a debit, its void is a credit, refunds
-//	                     are credits (CaoEnXin/LiaoYang_POS Src/posfiles.c ComputeTransTotal);
-//	                     the reply's F48 result digits say balanced (1), not (2), error (3) per class
-//	batch upload         only the classes not balanced: sales and voids packed, 0320, F48 = count +
-//	                     up to 8 records (org, trace, PAN n20, amount), F60.3 201, no F49 (amounts in the
-//	                     dialect's currency, WithCurrency); a refund alone,
-//	                     0320 200000, F60.1 25, F60.3 000, its F2/F4/F11, F37/F61 of its sale, F63
-//	batch upload end     always: 0320, F48 = records uploaded n4, F60.3 202, or 207 when both
-//	                     classes balanced (CaoEnXin/LiaoYang_POS Src/tranproc.c PosBatchUp)
-//	sign-on              0800, F60.3 001/003/004, F63 operator; reply F62 = keys + check values:
-//	                     001 PIK 8 + CV 4 + MAK 8 + CV 4; 003 PIK 16 + CV 4 + MAK 8 + 8 x 00 + CV 4;
-//	                     004 the 003 block + TDK 16 + CV 4
-//	sign-off, echo       0820, F60.3 002 / 301; the echo carries no F11 (LiaoYang_POS
-//	                     SetCommReqField), its reply pairs on MTI class and terminal ID
-//
-// CUP working keys are as the CUP specification has them (quoted in
-// chfenix/iso8583 src/main/java/cn/agiledata/iso8583/entity/SignResponse.java;
-// CaoEnXin/LiaoYang_POS Src/pospin.c LogonDivKey): the MAK is single-length in
-// every scheme, its check value single DES, and the MAC is single DES under it
-// (NewMAC refuses other lengths); PIK and TDK are double-length 3DES under 003
-// and 004. SignOnKeyLengths gives the lengths per dialect and scheme. Under 004
-// a terminal sets Envelope.Tracks and F35 goes out with the 8 packed bytes
-// before its last byte enciphered under the TDK (CaoEnXin/LiaoYang_POS
-// Src/tranproc.c EncrypteFieldTrac23); a host deciphers it with DecryptTracks
-// before ParseRequest, which refuses enciphered tracks.
-//
-// ISO87 is generic ISO 8583:1987 in ASCII (field formats as jpos/jPOS
-// jpos/src/main/java/org/jpos/iso/packager/ISO87APackager.java declares
-// them): 2-byte binary length and no TPDU by default, MTI and fields in
-// ASCII, the bitmap as 16 hex characters with a secondary bitmap only when a
-// field above 64 is set, b fields as hex text, MAC = ANSI X9.19 in F64, or
-// F128 when the secondary bitmap is present. F22's third digit is the
-// terminal's PIN entry capability (1, or 2 after
-// WithPINEntryCapability(false)), not whether a PIN came with the card; F54
-// is read as up to six 20-character amounts, the available one (type 02)
-// taken. Reversals keep the STAN and carry a fresh F7 (transmission time).
-//
-// It speaks two conventions, chosen with WithISO87Profile. ProfileTerminal,
-// the default, is how Hypercom/TSYS-style terminals talk to their host
-// (resza/MAB source/global.c glTranConfig and source/tranproc.c
-// SetCommReqField, PackInvoice, TransVoid, TranReversal, TransSettleSubNew,
-// TransUpLoad; MohamedHassanNasr/EDC-ANDROID-SUNMI .../utils/TransConstant.java
-// and .../transaction/sale/PackTrans.java):
-//
-//	sale                 0200 000000, F7 (UTC), F12/F13 (local), F24 NII, F25 00, F60 batch, F62 invoice
-//	payment-code sale    0200 000000, F22 03x, code in F48 tag A3
-//	balance inquiry      0200 310000, F24
-//	void                 0200 020000, the original's amount, F12/F13, F37, F38 and invoice (F62),
-//	                     F2/F14 from the journal when it holds the PAN (F22 01x); reversible
-//	refund               0200 200000, F37 of the original
-//	reversal             a copy of the request (sale, refund or void) as 0400, repeats 0401, after
-//	                     WithAdviceAfter attempts (default 3) the advice 0420, repeats 0421; F39 reason
-//	                     (68 timeout, 06 bad reply or MAC, 22 cannot complete, 17 customer
-//	                     cancellation, 06 after a refusal), no F90, track PAN moved to F2/F14;
-//	                     4 sends a drain, 12 in all (Rules().Recovery)
-//	settlement           0500 920000, F60 batch, F63 LLL 90: sales count n3 + amount n12, refunds
-//	                     count n3 + amount n12, 60 zeros (a voided sale and its void left out);
-//	                     reply F39 00 or 95; at most 999 a batch (BatchLimit)
-//	batch upload         0320 per sale or refund (no void, no voided sale), proc code with last
-//	                     digit 1, F22, F25, F37, F38, F39 00, F62, F60 = MTI + STAN + 12 spaces:
-//	                     no batch number travels, a host files it in the batch being settled
-//	settlement after upload  0500 960000
-//
-// F24 is WithNII's, else the last three digits of the TPDU's destination
-// address (WithTPDU), else 000. F62 is Envelope.Invoice, the STAN when zero.
-//
-// ProfileHostToHost is the acquirer-to-network convention:
-//
-//	void                 0400 000000, F39 17 customer cancellation (F25 stays 00: ISO 8583:1987
-//	                     F25 17 means returned item), F37/F38 and F90 of the original; it is itself
-//	                     a reversal, so an unknown outcome is repeated as 0401 (fresh F7), not
-//	                     reversed; the repeat's reply is read as a refund repeat's is
-//	reversal             as above with F90 = original MTI + STAN + F7 + 22 zeros (F128 MAC)
-//	settlement           0500 920000, totals in F74–F77, F86–F89, F97 (a void is a debit reversal)
-//	batch upload         0320 per entry, voids included, F60 = MTI + STAN + RRN
-//
-// and no F24 or F62. Both profiles sign on with 0800 F70 001 (key scheme in
-// F48 tag K1; reply F125 = keys + check values) and sign off / echo with
-// 0800 F70 002 / 301, the host-to-host network codes; terminal hosts that
-// log on with 0800 920000 (MAB) need their own mapping.
+// A Dialect is how one host spells ISO 8583. Two are shipped, each in its own
+// package built only on this package's exported API: iso/cup (cup.New) and
+// iso/iso87 (iso87.New); their package docs hold the field maps. A third is
+// written the same way: embed a Base, Init it with a BaseConfig (message
+// spec, framing, MAC, key blocks), and spell the messages with the helpers
+// here. WithFraming, WithTPDU, WithClock, WithQROrderMapping,
+// WithReversalDoneCodes and WithVariant configure any dialect; each dialect
+// package has its own options (cup.WithHeader, iso87.WithProfile...), which
+// refuse another dialect with a *FieldError.
 //
 // # Private-use mappings
 //
@@ -192,6 +72,21 @@
 // A host with its own spelling is served by WithQROrderMapping (MTI,
 // processing codes, field). A paid order's reply carries the payment's RRN
 // and auth code like any approval, and is MACed.
+//
+// # Acquirer variants
+//
+// An acquirer whose host speaks CUP or ISO87 with its own differences is
+// served without a fork: describe the differences as a Variant and pass it
+// to the dialect's constructor with WithVariant. A Variant replaces field
+// formats in the message spec (moov-io field specs by field number), adds
+// or removes fields on the requests of given kinds (FieldRule; the MAC
+// covers them, a reversal carries its original's), replaces the codes a
+// host refuses with, and the QR order mapping. The dialect's header and
+// framing have their own options (cup.WithHeader, WithTPDU, WithFraming).
+// The same dialect value run as a simulator (switchtest) decodes with the
+// variant's spec and requires the fields its rules add, so a terminal and
+// a host built from one value agree. examples/variant builds one from
+// outside this package and runs a sale and a settlement against it.
 //
 // # Sources
 //

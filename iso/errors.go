@@ -36,13 +36,15 @@ func (e *FieldError) Error() string { return "iso: invalid " + e.Field + ": " + 
 // Is makes every FieldError match ErrInvalidInput.
 func (e *FieldError) Is(target error) bool { return target == ErrInvalidInput }
 
-func invalid(field, format string, args ...any) error {
+// InvalidField is the *FieldError (ErrInvalidInput) for a bad input field:
+// what a dialect returns before it builds anything.
+func InvalidField(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// prefixField re-roots a FieldError under a parent name ("PAN" → "Card.PAN")
+// PrefixField re-roots a FieldError under a parent name ("PAN" → "Card.PAN")
 // so a nested validation error still says where it came from.
-func prefixField(parent string, err error) error {
+func PrefixField(parent string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -70,7 +72,9 @@ func (e *MalformedError) Error() string {
 // Is makes every MalformedError match ErrMalformed.
 func (e *MalformedError) Is(target error) bool { return target == ErrMalformed }
 
-func malformed(field int, format string, args ...any) error {
+// Malformed is the *MalformedError (ErrMalformed) for a field that cannot
+// be read; it names the field and never echoes its bytes.
+func Malformed(field int, format string, args ...any) error {
 	return &MalformedError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 

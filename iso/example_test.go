@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 )
 
 // A terminal builds a card sale, signs and frames it; the host's approval
 // is decoded, checked against the request and read as a typed response.
 func Example() {
-	d, _ := iso.ISO87()
+	d, _ := iso87.New()
 	mak := []byte("0123456789ABCDEF") // a 16-byte test MAK
 	mac, _ := d.NewMAC(mak)
 
@@ -53,7 +55,7 @@ func Example() {
 
 // Bad input is refused before anything is built, naming the field only.
 func ExampleDialect_BuildRequest_invalid() {
-	d, _ := iso.CUP()
+	d, _ := cup.New()
 	env := iso.Envelope{Terminal: "TERM0001", Merchant: "898310048161234", STAN: 1, Batch: 1, Time: time.Now()}
 	_, err := d.BuildRequest(env, iso.SaleRequest{
 		Amount: iso.Amount{Minor: 100, Currency: iso.CNY},
@@ -66,7 +68,7 @@ func ExampleDialect_BuildRequest_invalid() {
 // A sale whose reply never came is reversed; the dialect builds the
 // reversal, here the ISO87 ladder of attempts.
 func ExampleDialect_Reversal() {
-	d, _ := iso.ISO87(iso.WithAdviceAfter(2))
+	d, _ := iso87.New(iso87.WithAdviceAfter(2))
 	env := iso.Envelope{Terminal: "TERM0001", Merchant: "MERCHANT0000001", STAN: 7, Batch: 1, Time: time.Now()}
 	sale, _ := d.BuildRequest(env, iso.SaleRequest{Amount: iso.Amount{Minor: 990, Currency: iso.USD},
 		Card: iso.Card{PAN: "5555555555554444", Entry: iso.EntryMode{Method: iso.EntryManual}}})

@@ -17,6 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 )
 
 var update = flag.Bool("update", false, "rewrite the recorded fixtures in ../testdata from the typed values")
@@ -26,15 +28,15 @@ func dialects(t testing.TB) map[string]struct {
 	d        iso.Dialect
 	fixtures []fixture
 } {
-	cup, err := iso.CUP(iso.WithClock(fixedClock), iso.WithTPDU(iso.TPDU{0x60, 0x00, 0x32, 0x00, 0x00}))
+	cupD, err := cup.New(iso.WithClock(fixedClock), iso.WithTPDU(iso.TPDU{0x60, 0x00, 0x32, 0x00, 0x00}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	i87, err := iso.ISO87(iso.WithClock(fixedClock))
+	i87, err := iso87.New(iso.WithClock(fixedClock))
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2h, err := iso.ISO87(iso.WithClock(fixedClock), iso.WithISO87Profile(iso.ProfileHostToHost))
+	h2h, err := iso87.New(iso.WithClock(fixedClock), iso87.WithProfile(iso87.ProfileHostToHost))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func dialects(t testing.TB) map[string]struct {
 		d        iso.Dialect
 		fixtures []fixture
 	}{
-		"cup":       {cup, cupFixtures(t)},
+		"cup":       {cupD, cupFixtures(t)},
 		"iso87":     {i87, iso87Fixtures(t)},
 		"iso87_h2h": {h2h, iso87HostToHostFixtures(t)},
 	}
@@ -152,8 +154,8 @@ func TestGoldenFixtures(t *testing.T) {
 // carry everything a terminal knows (CUP sends no request time; a CUP upload
 // record no kind, RRN or time; an ISO87 refund only the original RRN).
 func terminalProfile(d iso.Dialect) bool {
-	p, ok := d.(interface{ Profile() iso.ISO87Profile })
-	return ok && p.Profile() == iso.ProfileTerminal
+	p, ok := d.(interface{ Profile() iso87.Profile })
+	return ok && p.Profile() == iso87.ProfileTerminal
 }
 
 func invoiceOf(i iso.Invoice, s iso.STAN) iso.Invoice {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 )
 
 // TestRecordedRequestsMeetTheHostRules: every request posswitch records in
@@ -90,11 +92,11 @@ func dialectByName(t *testing.T, name string) iso.Dialect {
 	var err error
 	switch name {
 	case "cup":
-		d, err = iso.CUP()
+		d, err = cup.New()
 	case "iso87_h2h":
-		d, err = iso.ISO87(iso.WithISO87Profile(iso.ProfileHostToHost))
+		d, err = iso87.New(iso87.WithProfile(iso87.ProfileHostToHost))
 	default:
-		d, err = iso.ISO87()
+		d, err = iso87.New()
 	}
 	if err != nil {
 		t.Fatal(err)

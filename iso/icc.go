@@ -54,11 +54,11 @@ func filterICC(text string, keep map[string]bool) string {
 	return hexText(out)
 }
 
-// stripForReversal removes what a reversal must never carry (CaoEnXin/LiaoYang_POS
+// StripForReversal removes what a reversal must never carry (CaoEnXin/LiaoYang_POS
 // Src/trancomm.c MakeReversalPack drops tracks 2 and 3 and the PIN fields;
 // PCI DSS keeps sensitive authentication data out of anything stored):
 // tracks, PIN data, and ICC tags outside the reversal list.
-func stripForReversal(m *Message) {
+func StripForReversal(m *Message) {
 	for _, id := range []int{26, 35, 36, 45, 52, 53} {
 		m.Unset(id)
 	}
@@ -91,7 +91,7 @@ func StripSensitive(m *Message) *Message {
 			c.Set(14, string(exp))
 		}
 	}
-	stripForReversal(c)
+	StripForReversal(c)
 	c.Unset(64)
 	c.Unset(128)
 	return c

@@ -28,7 +28,7 @@ const MaxSTAN STAN = 999999
 // Validate accepts 1–999999.
 func (s STAN) Validate() error {
 	if s < 1 || s > MaxSTAN {
-		return invalid("STAN", "must be 1 to 999999")
+		return InvalidField("STAN", "must be 1 to 999999")
 	}
 	return nil
 }
@@ -49,7 +49,7 @@ type BatchNumber uint32
 // Validate accepts 1–999999.
 func (b BatchNumber) Validate() error {
 	if b < 1 || b > 999999 {
-		return invalid("Batch", "must be 1 to 999999")
+		return InvalidField("Batch", "must be 1 to 999999")
 	}
 	return nil
 }
@@ -83,17 +83,17 @@ type OperatorCode string
 // Validate accepts one to three printable characters.
 func (o OperatorCode) Validate() error {
 	if len(o) == 0 || len(o) > 3 || !printable(string(o)) {
-		return invalid("Operator", "must be 1 to 3 printable characters")
+		return InvalidField("Operator", "must be 1 to 3 printable characters")
 	}
 	return nil
 }
 
 func fixedText(name, s string, n int) error {
 	if len(s) != n {
-		return invalid(name, "must be exactly %d characters", n)
+		return InvalidField(name, "must be exactly %d characters", n)
 	}
 	if !printable(s) {
-		return invalid(name, "must be printable ASCII")
+		return InvalidField(name, "must be printable ASCII")
 	}
 	return nil
 }
@@ -107,9 +107,10 @@ func printable(s string) bool {
 	return true
 }
 
-func parseN6(field int, s string) (uint32, error) {
-	if len(s) != 6 || !isDigits(s) {
-		return 0, malformed(field, "want 6 digits")
+// ParseN6 reads an n6 field (F11, a batch number) as a number.
+func ParseN6(field int, s string) (uint32, error) {
+	if len(s) != 6 || !IsDigits(s) {
+		return 0, Malformed(field, "want 6 digits")
 	}
 	v, _ := strconv.ParseUint(s, 10, 32)
 	return uint32(v), nil

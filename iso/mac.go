@@ -71,21 +71,6 @@ func NewCUPECBMAC(key []byte) (MAC, error) {
 	return &cupECBMAC{maskedMAC: "CUPECBMAC", c: c}, nil
 }
 
-// newCUPMAC is the CUP dialect's MAC: the ECB algorithm under the
-// single-length MAK a CUP sign-on delivers in every key scheme. The MAK
-// check value is single DES and the MAC is single DES under those 8 bytes
-// (chfenix/iso8583 .../entity/SignResponse.java quotes the specification;
-// alon0808/ProjectAfcApp code/AfcCore/UnionPay/qpboc_8583.c decrypts only
-// the first 8 bytes of the MAK block). A longer key is refused rather than
-// silently used as 3DES, which no CUP host would verify.
-func newCUPMAC(mak []byte) (MAC, error) {
-	if len(mak) != des.BlockSize {
-		return nil, fmt.Errorf("%w: a CUP MAC key is single-length (8 bytes), got %d",
-			ErrKeyLength, len(mak))
-	}
-	return NewCUPECBMAC(mak)
-}
-
 func (m *cupECBMAC) Size() int { return macSize }
 
 func (m *cupECBMAC) Sum(block []byte) []byte {

@@ -118,7 +118,7 @@ func MessageFromFields(fields map[string]string) (*Message, error) {
 	for k := range fields {
 		var id int
 		if _, err := fmt.Sscan(k, &id); err != nil || fmt.Sprint(id) != k || id == 1 || id > 128 || id < 0 {
-			return nil, invalid("fields", "key %q is not a field number", k)
+			return nil, InvalidField("fields", "key %q is not a field number", k)
 		}
 		if id >= 2 {
 			ids = append(ids, id)
@@ -177,7 +177,7 @@ func (m *Message) show(id int, v string) string {
 	if m.redact != nil {
 		return m.redact(id, v)
 	}
-	return redactDefault(id, v)
+	return RedactDefault(id, v)
 }
 
 // Fields whose content is cardholder or secret data, and how to show them.
@@ -198,9 +198,11 @@ var redactions = map[int]func(string) string{
 	125: starAll,                                              // ISO87 working keys
 }
 
-// redactDefault is the conservative table, for messages no dialect has
+// RedactDefault spells field id's value v for logs and String() with the
+// conservative table (PANs masked; tracks, PIN block, keys and MAC hidden;
+// payment codes masked): for messages no dialect has
 // encoded or decoded yet.
-func redactDefault(id int, v string) string {
+func RedactDefault(id int, v string) string {
 	if f, ok := redactions[id]; ok {
 		return f(v)
 	}
@@ -212,14 +214,14 @@ func starAll(v string) string { return fmt.Sprintf("**** (%d)", len(v)) }
 // redactTLVCodes masks the payment-code tag of a private TLV field and leaves
 // other tags readable; text that is not our TLV is starred out.
 func redactTLVCodes(v string) string {
-	tags, err := parseTLV(v)
+	tags, err := ParseTLV(v)
 	if err != nil {
 		return starAll(v)
 	}
 	for i := range tags {
-		if tags[i].tag == tagPaymentCode {
-			tags[i].value = maskMiddle(tags[i].value, 6, 4)
+		if tags[i].Tag == TagPaymentCode {
+			tags[i].Value = maskMiddle(tags[i].Value, 6, 4)
 		}
 	}
-	return formatTLV(tags)
+	return FormatTLV(tags)
 }

@@ -48,10 +48,10 @@ func (PINBlock) MarshalText() ([]byte, error) { return []byte(maskedPINBlock), n
 // *FieldError and deliberately omit the values, and even the PIN length:
 // errors are logged, and both are cardholder data.
 func FormatPINBlock0(pin, pan string) (PINBlock, error) {
-	if len(pin) < 4 || len(pin) > 12 || !isDigits(pin) {
+	if len(pin) < 4 || len(pin) > 12 || !IsDigits(pin) {
 		return PINBlock{}, &FieldError{Field: "PIN", Reason: "must be 4 to 12 decimal digits"}
 	}
-	if len(pan) < 13 || len(pan) > 19 || !isDigits(pan) {
+	if len(pan) < 13 || len(pan) > 19 || !IsDigits(pan) {
 		return PINBlock{}, &FieldError{Field: "PAN", Reason: "must be 13 to 19 decimal digits"}
 	}
 

@@ -50,7 +50,7 @@ func (o RecoveryOutcome) String() string {
 // is not a reversal: its reply is read as a first send's would be, so 12 or
 // 25 decline it instead of ending it as done; 94 (duplicate transmission)
 // means the host holds the request, which the terminal must match first.
-func (b *base) recoveryOutcome(r Recovery, code ResponseCode) RecoveryOutcome {
+func (b *Base) recoveryOutcome(r Recovery, code ResponseCode) RecoveryOutcome {
 	switch r {
 	case RecoveryReverse:
 		if b.reversalEnded(code) {
@@ -69,11 +69,13 @@ func (b *base) recoveryOutcome(r Recovery, code ResponseCode) RecoveryOutcome {
 	return OutcomeRetry
 }
 
-func (b *base) RecoveryOutcome(r Recovery, code ResponseCode) RecoveryOutcome {
+// RecoveryOutcome is Dialect.RecoveryOutcome: a reversal ends on 00 and
+// the reversal-done codes, a repeat by the repeat rule.
+func (b *Base) RecoveryOutcome(r Recovery, code ResponseCode) RecoveryOutcome {
 	return b.recoveryOutcome(r, code)
 }
 
-func (b *base) reversalEnded(code ResponseCode) bool {
+func (b *Base) reversalEnded(code ResponseCode) bool {
 	if code == CodeApproved {
 		return true
 	}

@@ -40,10 +40,10 @@ func (e Envelope) validate() error {
 		}
 	}
 	if e.Time.IsZero() {
-		return invalid("Time", "required")
+		return InvalidField("Time", "required")
 	}
 	if e.KeyScheme < 0 || e.KeyScheme > KeysDoubleDESTrack {
-		return invalid("KeyScheme", "unknown key scheme")
+		return InvalidField("KeyScheme", "unknown key scheme")
 	}
 	if err := e.Invoice.Validate(); err != nil {
 		return err
@@ -153,9 +153,13 @@ const (
 	KeysDoubleDESTrack                      // 004: as 003 plus a double-length track-data key (TDK)
 )
 
+// schemeCodes are the schemes' CUP 60.3 codes, which ISO87 carries in
+// F48 tag K1 too.
+var schemeCodes = map[KeyScheme]string{KeysSingleDES: "001", KeysDoubleDES: "003", KeysDoubleDESTrack: "004"}
+
 // String is the scheme's CUP 60.3 code ("001", "003", "004").
 func (s KeyScheme) String() string {
-	if c, ok := cupSchemeCodes[s]; ok {
+	if c, ok := schemeCodes[s]; ok {
 		return c
 	}
 	return fmt.Sprintf("KeyScheme(%d)", int(s))
@@ -228,10 +232,10 @@ func (r BalanceInquiryRequest) validate() error {
 
 func (r VoidRequest) validate() error {
 	if r.Original.STAN == 0 {
-		return invalid("Original", "a void needs its original transaction")
+		return InvalidField("Original", "a void needs its original transaction")
 	}
 	if err := r.Original.Amount.Validate(); err != nil {
-		return prefixField("Original", err)
+		return PrefixField("Original", err)
 	}
 	if r.Card != nil {
 		return r.Card.Validate()
@@ -244,16 +248,16 @@ func (r RefundRequest) validate() error {
 		return err
 	}
 	if r.Original.RRN == "" {
-		return invalid("Original.RRN", "a refund needs the original's RRN")
+		return InvalidField("Original.RRN", "a refund needs the original's RRN")
 	}
 	if err := r.Original.RRN.Validate(); err != nil {
-		return prefixField("Original", err)
+		return PrefixField("Original", err)
 	}
 	if r.Original.Time.IsZero() {
-		return invalid("Original.Time", "a refund needs the original's date")
+		return InvalidField("Original.Time", "a refund needs the original's date")
 	}
 	if r.Original.Amount.Minor != 0 && r.Amount.Minor > r.Original.Amount.Minor {
-		return invalid("Amount", "more than the original amount")
+		return InvalidField("Amount", "more than the original amount")
 	}
 	if err := r.CardOrg.Validate(); err != nil {
 		return err
@@ -267,7 +271,7 @@ func (r SettlementRequest) validate() error { return r.Currency.validate() }
 
 func (r BatchUploadRequest) validate() error {
 	if len(r.Entries) == 0 {
-		return invalid("Entries", "at least one entry")
+		return InvalidField("Entries", "at least one entry")
 	}
 	for _, e := range r.Entries {
 		if err := e.validate(); err != nil {
@@ -279,14 +283,14 @@ func (r BatchUploadRequest) validate() error {
 
 func (r BatchUploadEndRequest) validate() error {
 	if r.Count < 0 || r.Count > 9999 {
-		return invalid("Count", "must be 0 to 9999")
+		return InvalidField("Count", "must be 0 to 9999")
 	}
 	return nil
 }
 
 func (r SignOnRequest) validate() error {
 	if r.Scheme < KeysSingleDES || r.Scheme > KeysDoubleDESTrack {
-		return invalid("Scheme", "unknown key scheme")
+		return InvalidField("Scheme", "unknown key scheme")
 	}
 	return nil
 }
@@ -299,7 +303,7 @@ func (r QROrderCreateRequest) validate() error {
 		return err
 	}
 	if r.Validity < time.Second || r.Validity > 24*time.Hour || r.Validity%time.Second != 0 {
-		return invalid("Validity", "must be whole seconds from 1 s to 24 h")
+		return InvalidField("Validity", "must be whole seconds from 1 s to 24 h")
 	}
 	return nil
 }
@@ -309,7 +313,7 @@ func (r QROrderCloseRequest) validate() error { return validateOrderRef(r.OrderR
 
 func validateOrderRef(ref string) error {
 	if len(ref) == 0 || len(ref) > 64 || !printable(ref) {
-		return invalid("OrderRef", "must be 1 to 64 printable characters")
+		return InvalidField("OrderRef", "must be 1 to 64 printable characters")
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 )
 
 var swipedWithPIN = func(t *testing.T) iso.Card {
@@ -79,16 +81,16 @@ func TestReversalLadder(t *testing.T) {
 	later := fixtureTime.Add(90 * time.Second)
 	for _, tc := range []struct {
 		after   int
-		profile iso.ISO87Profile
+		profile iso87.Profile
 		want    []string
 	}{
-		{3, iso.ProfileHostToHost, []string{"0400", "0401", "0401", "0420", "0421", "0421"}},
-		{1, iso.ProfileHostToHost, []string{"0400", "0420", "0421"}},
-		{0, iso.ProfileHostToHost, []string{"0400", "0401", "0401", "0401"}},
-		{3, iso.ProfileTerminal, []string{"0400", "0401", "0401", "0420", "0421"}},
+		{3, iso87.ProfileHostToHost, []string{"0400", "0401", "0401", "0420", "0421", "0421"}},
+		{1, iso87.ProfileHostToHost, []string{"0400", "0420", "0421"}},
+		{0, iso87.ProfileHostToHost, []string{"0400", "0401", "0401", "0401"}},
+		{3, iso87.ProfileTerminal, []string{"0400", "0401", "0401", "0420", "0421"}},
 	} {
 		now := fixtureTime
-		d, err := iso.ISO87(iso.WithClock(func() time.Time { return now }), iso.WithAdviceAfter(tc.after), iso.WithISO87Profile(tc.profile))
+		d, err := iso87.New(iso.WithClock(func() time.Time { return now }), iso87.WithAdviceAfter(tc.after), iso87.WithProfile(tc.profile))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +111,7 @@ func TestReversalLadder(t *testing.T) {
 				t.Errorf("F7 %s F11 %s, want a fresh F7 0314103145 and the original's STAN", r.Value(7), r.Value(11))
 			}
 			want := "0200" + "000042" + "0314103015" + "0000000000000000000000"
-			if tc.profile == iso.ProfileTerminal {
+			if tc.profile == iso87.ProfileTerminal {
 				want = ""
 			}
 			if r.Value(90) != want {
@@ -164,8 +166,8 @@ func TestRecoveryPerKind(t *testing.T) {
 // refund advice, ISO87 void) is approved on an approval code, a duplicate
 // on 94, and declined on every other code, 12 and 25 included.
 func TestRecoveryOutcome(t *testing.T) {
-	cup, _ := iso.CUP()
-	i87, _ := iso.ISO87()
+	cupD, _ := cup.New()
+	i87, _ := iso87.New()
 	rev := map[iso.ResponseCode]iso.RecoveryOutcome{"00": iso.OutcomeReversed, "12": iso.OutcomeReversed,
 		"25": iso.OutcomeReversed, "94": iso.OutcomeRetry, "13": iso.OutcomeRetry, "51": iso.OutcomeRetry,
 		"64": iso.OutcomeRetry, "96": iso.OutcomeRetry, "30": iso.OutcomeRetry, "05": iso.OutcomeRetry,
@@ -174,7 +176,7 @@ func TestRecoveryOutcome(t *testing.T) {
 		"12": iso.OutcomeDeclined, "25": iso.OutcomeDeclined, "13": iso.OutcomeDeclined, "51": iso.OutcomeDeclined,
 		"64": iso.OutcomeDeclined, "96": iso.OutcomeDeclined, "30": iso.OutcomeDeclined, "05": iso.OutcomeDeclined,
 		"A0": iso.OutcomeDeclined, "": iso.OutcomeDeclined}
-	for _, d := range []iso.Dialect{cup, i87} {
+	for _, d := range []iso.Dialect{cupD, i87} {
 		for code, want := range rev {
 			if got := d.RecoveryOutcome(iso.RecoveryReverse, code); got != want {
 				t.Errorf("%s reversal answered %q: %s, want %s", d.Name(), code, got, want)
@@ -186,12 +188,12 @@ func TestRecoveryOutcome(t *testing.T) {
 			}
 		}
 	}
-	strict, _ := iso.ISO87(iso.WithReversalDoneCodes())
+	strict, _ := iso87.New(iso.WithReversalDoneCodes())
 	if strict.RecoveryOutcome(iso.RecoveryReverse, "25") != iso.OutcomeRetry ||
 		strict.RecoveryOutcome(iso.RecoveryReverse, "00") != iso.OutcomeReversed {
 		t.Error("WithReversalDoneCodes() must leave only 00")
 	}
-	wide, _ := iso.CUP(iso.WithReversalDoneCodes("12", "25", "94"))
+	wide, _ := cup.New(iso.WithReversalDoneCodes("12", "25", "94"))
 	if wide.RecoveryOutcome(iso.RecoveryReverse, "94") != iso.OutcomeReversed ||
 		wide.RecoveryOutcome(iso.RecoveryRepeat, "25") != iso.OutcomeDeclined {
 		t.Error("the reversal done codes must end reversals only, never approve or end a repeat")
@@ -234,15 +236,15 @@ func TestCheckDuplicate(t *testing.T) {
 // TestRules: CUP voids only on the day and batch of the sale, needs the PAN
 // after the fact and gives a recovery 4 sends; ISO87 neither, and 12.
 func TestRules(t *testing.T) {
-	cup, _ := iso.CUP()
-	if r := cup.Rules(); !r.VoidSameDay || !r.StoredPAN || r.Recovery != (iso.RecoveryLimits{PerTrigger: 4, Total: 4}) {
+	cupD, _ := cup.New()
+	if r := cupD.Rules(); !r.VoidSameDay || !r.StoredPAN || r.Recovery != (iso.RecoveryLimits{PerTrigger: 4, Total: 4}) {
 		t.Errorf("CUP rules %+v", r)
 	}
-	i87, _ := iso.ISO87()
+	i87, _ := iso87.New()
 	if r := i87.Rules(); r.VoidSameDay || r.StoredPAN || r.Recovery != (iso.RecoveryLimits{PerTrigger: 4, Total: 12}) {
 		t.Errorf("ISO87 rules %+v", r)
 	}
-	late, _ := iso.ISO87(iso.WithAdviceAfter(10))
+	late, _ := iso87.New(iso87.WithAdviceAfter(10))
 	if r := late.Rules(); r.Recovery.Total != 18 {
 		t.Errorf("with the advice after 10 attempts, %d sends in all, want 18", r.Recovery.Total)
 	}
@@ -250,7 +252,7 @@ func TestRules(t *testing.T) {
 
 // TestReversalAfterRefusal: after a refused reversal the next one says 06.
 func TestReversalAfterRefusal(t *testing.T) {
-	for _, mk := range []func(...iso.Option) (iso.Dialect, error){iso.CUP, iso.ISO87} {
+	for _, mk := range []func(...iso.Option) (iso.Dialect, error){cup.New, iso87.New} {
 		d, _ := mk()
 		cur := iso.CNY
 		if d.Name() == "ISO87" {
@@ -272,7 +274,7 @@ func TestReversalAfterRefusal(t *testing.T) {
 // last year's.
 func TestDateNearestTheClock(t *testing.T) {
 	newYear := time.Date(2027, 1, 1, 0, 0, 5, 0, time.UTC)
-	d, _ := iso.ISO87(iso.WithClock(func() time.Time { return newYear }))
+	d, _ := iso87.New(iso.WithClock(func() time.Time { return newYear }))
 	req, _ := d.BuildRequest(env(5), iso.EchoRequest{})
 	reply, err := d.BuildResponse(req, iso.NetworkResponse{Of: iso.KindEcho, Reply: iso.Reply{Code: "00",
 		HostTime: time.Date(2026, 12, 31, 23, 59, 58, 0, time.UTC)}})

@@ -18,7 +18,7 @@ func (c *codec) salvage(body []byte) (m *Message) {
 		return nil
 	}
 	mti, _ := mtiField.String()
-	if len(mti) != 4 || !isDigits(mti) {
+	if len(mti) != 4 || !IsDigits(mti) {
 		return nil
 	}
 	bm := field.NewInstanceOf(c.spec.Fields[1]).(*field.Bitmap)

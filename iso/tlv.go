@@ -14,7 +14,7 @@ import (
 // code/AfcCore/UnionPay/qpboc_8583.c Build_qpboc_8583_59); the Q tags are posswitch's own,
 // documented in the package doc and overridable through QROrderMapping.
 const (
-	tagPaymentCode = "A3" // the customer's payment code (C2B), as in CUP's variant
+	TagPaymentCode = "A3" // the customer's payment code (C2B), as in CUP's variant
 	tagOrderRef    = "Q1" // host's QR order reference
 	tagPayload     = "Q2" // the code payload (usually a URL) the terminal shows
 	tagValidity    = "Q3" // requested validity in seconds
@@ -22,41 +22,45 @@ const (
 	tagStatus      = "Q5" // order status letter: W waiting, P paid, C closed, E expired
 )
 
-type tlvElem struct {
-	tag   string
-	value string
+// TLVElem is one element of posswitch's private TLV: a two-character tag
+// and its value.
+type TLVElem struct {
+	Tag   string
+	Value string
 }
 
-func formatTLV(elems []tlvElem) string {
+// FormatTLV spells elems as tag, three-digit length, value, in order.
+func FormatTLV(elems []TLVElem) string {
 	var b strings.Builder
 	for _, e := range elems {
-		fmt.Fprintf(&b, "%s%03d%s", e.tag, len(e.value), e.value)
+		fmt.Fprintf(&b, "%s%03d%s", e.Tag, len(e.Value), e.Value)
 	}
 	return b.String()
 }
 
-// parseTLV splits a private field. Tags start with a letter, so digit-only
+// ParseTLV splits a private field. Tags start with a letter, so digit-only
 // fields (CUP F48 totals) are never mistaken for TLV.
-func parseTLV(s string) ([]tlvElem, error) {
-	var out []tlvElem
+func ParseTLV(s string) ([]TLVElem, error) {
+	var out []TLVElem
 	for len(s) > 0 {
-		if len(s) < 5 || s[0] < 'A' || s[0] > 'Z' || !isDigits(s[2:5]) {
+		if len(s) < 5 || s[0] < 'A' || s[0] > 'Z' || !IsDigits(s[2:5]) {
 			return nil, fmt.Errorf("not a private TLV")
 		}
 		n, _ := strconv.Atoi(s[2:5])
 		if len(s) < 5+n {
 			return nil, fmt.Errorf("TLV element longer than the field")
 		}
-		out = append(out, tlvElem{s[:2], s[5 : 5+n]})
+		out = append(out, TLVElem{s[:2], s[5 : 5+n]})
 		s = s[5+n:]
 	}
 	return out, nil
 }
 
-func tlvValue(elems []tlvElem, tag string) (string, bool) {
+// TLVValue is the value of the first element with tag.
+func TLVValue(elems []TLVElem, tag string) (string, bool) {
 	for _, e := range elems {
-		if e.tag == tag {
-			return e.value, true
+		if e.Tag == tag {
+			return e.Value, true
 		}
 	}
 	return "", false

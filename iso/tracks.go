@@ -84,7 +84,7 @@ func encipherTrack(text string, enc TrackEncrypter) (string, error) {
 // track is removed (no PAN starts with F).
 func decipherTrack(text string, dec TrackDecrypter) (string, error) {
 	if len(text) < trackMinLen {
-		return "", malformed(35, "an enciphered track has at least %d characters", trackMinLen)
+		return "", Malformed(35, "an enciphered track has at least %d characters", trackMinLen)
 	}
 	clear, err := transformTrack(text, func(b [8]byte) ([8]byte, error) { return dec.DecryptTrack(b) })
 	if err != nil {
@@ -99,7 +99,7 @@ func transformTrack(text string, f func([8]byte) ([8]byte, error)) (string, erro
 	for i := range 16 {
 		nib, ok := hexNibble(text[at+i])
 		if !ok {
-			return "", malformed(35, "track character %d is not a BCD nibble", at+i)
+			return "", Malformed(35, "track character %d is not a BCD nibble", at+i)
 		}
 		block[i/2] |= nib << (4 * (1 - i%2))
 	}
@@ -163,7 +163,7 @@ func DecryptTracks(m *Message, dec TrackDecrypter) (*Message, error) {
 	return c, nil
 }
 
-// cipherTrackText packs CUP track fields as bcdTrack does (left-aligned,
+// cipherTrackText packs CUP track fields as BCDTrack does (left-aligned,
 // separator as nibble D), but accepts and yields every nibble value, 0 to
 // F: once enciphered, a track's middle is arbitrary nibbles. The pad nibble
 // of an odd length is 0, and a non-zero one is refused on reading.
@@ -200,10 +200,10 @@ func (cipherTrackText) Decode(src []byte, length int) ([]byte, int, error) {
 	return out, read, nil
 }
 
-// withCipherTracks returns spec with F35 and F36 packed by cipherTrackText,
+// WithCipherTracks returns spec with F35 and F36 packed by cipherTrackText,
 // every other field (and 35/36's length prefix and maximum) unchanged, so
 // an enciphered track both encodes and decodes.
-func withCipherTracks(spec *iso8583.MessageSpec) *iso8583.MessageSpec {
+func WithCipherTracks(spec *iso8583.MessageSpec) *iso8583.MessageSpec {
 	out := &iso8583.MessageSpec{Name: spec.Name, Fields: make(map[int]field.Field, len(spec.Fields))}
 	for id, f := range spec.Fields {
 		out.Fields[id] = f

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 )
 
 // TestBadInputIsRefusedBeforeAnyByte: every request with a bad value is
@@ -77,10 +79,10 @@ func TestBadInputIsRefusedBeforeAnyByte(t *testing.T) {
 // a typed error, not sent half-formed.
 func TestDialectSpecificRefusals(t *testing.T) {
 	ds := dialects(t)
-	cup, i87 := ds["cup"].d, ds["iso87"].d
+	cupD, i87 := ds["cup"].d, ds["iso87"].d
 	entries := batchEntries(usd, panVisa)
 
-	_, err := cup.BuildRequest(env(1), iso.SettlementRequest{Currency: iso.CNY, AfterUpload: true})
+	_, err := cupD.BuildRequest(env(1), iso.SettlementRequest{Currency: iso.CNY, AfterUpload: true})
 	if !errors.Is(err, iso.ErrUnsupported) {
 		t.Errorf("CUP settlement after upload: err = %v, want ErrUnsupported", err)
 	}
@@ -100,22 +102,22 @@ func TestDialectSpecificRefusals(t *testing.T) {
 	for i := range nine {
 		nine[i] = iso.BatchEntry{Kind: iso.KindSale, STAN: iso.STAN(i + 1), Amount: cny}
 	}
-	_, err = cup.BuildRequest(env(1), iso.BatchUploadRequest{Entries: nine})
+	_, err = cupD.BuildRequest(env(1), iso.BatchUploadRequest{Entries: nine})
 	if !errors.Is(err, iso.ErrInvalidInput) {
 		t.Errorf("CUP upload of nine entries: err = %v, want ErrInvalidInput", err)
 	}
 	wide := iso.Totals{Domestic: iso.ClassTotals{DebitCount: 1000, DebitAmount: 1}}
-	_, err = cup.BuildRequest(env(1), iso.SettlementRequest{Totals: wide, Currency: iso.CNY})
+	_, err = cupD.BuildRequest(env(1), iso.SettlementRequest{Totals: wide, Currency: iso.CNY})
 	if !errors.Is(err, iso.ErrInvalidInput) {
 		t.Errorf("CUP settlement of 1000 debits (F48 holds n3): err = %v, want ErrInvalidInput, not a silent cap", err)
 	}
-	if _, err := iso.CUP(iso.WithAdviceAfter(2)); !errors.Is(err, iso.ErrInvalidInput) {
+	if _, err := cup.New(iso87.WithAdviceAfter(2)); !errors.Is(err, iso.ErrInvalidInput) {
 		t.Errorf("CUP with an ISO87-only option: err = %v", err)
 	}
-	if _, err := iso.ISO87(iso.WithTPDU(iso.TPDU{0x60})); !errors.Is(err, iso.ErrInvalidInput) {
+	if _, err := iso87.New(iso.WithTPDU(iso.TPDU{0x60})); !errors.Is(err, iso.ErrInvalidInput) {
 		t.Errorf("TPDU on a framing without one: err = %v", err)
 	}
-	if _, err := iso.ISO87(iso.WithQROrderMapping(iso.QROrderMapping{MTI: "0100", CreateCode: "1", QueryCode: "2", CloseCode: "3", Field: 48})); !errors.Is(err, iso.ErrInvalidInput) {
+	if _, err := iso87.New(iso.WithQROrderMapping(iso.QROrderMapping{MTI: "0100", CreateCode: "1", QueryCode: "2", CloseCode: "3", Field: 48})); !errors.Is(err, iso.ErrInvalidInput) {
 		t.Errorf("QR mapping with short codes: err = %v", err)
 	}
 }

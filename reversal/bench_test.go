@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
 	"github.com/posswitch/posswitch/reversal"
 )
 
@@ -53,7 +54,7 @@ var benchIntent = reversal.Intent{Kind: iso.KindSale, Operator: "01", Amount: be
 // STAN and batch, it spells the request and says a reversal recovers it.
 func saleBuild(tb testing.TB) reversal.BuildFunc {
 	tb.Helper()
-	d, err := iso.CUP()
+	d, err := cup.New()
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 	"github.com/posswitch/posswitch/reversal"
 )
 
@@ -66,8 +68,8 @@ type crashDialect struct {
 }
 
 var crashDialects = map[string]crashDialect{
-	"cup":   {iso.CUP, "6200000000000005=2812101123456789", iso.CNY},
-	"iso87": {iso.ISO87, "4111111111111111=2812101123456789", iso.USD},
+	"cup":   {cup.New, "6200000000000005=2812101123456789", iso.CNY},
+	"iso87": {iso87.New, "4111111111111111=2812101123456789", iso.USD},
 }
 
 func (c crashDialect) dialect(t testing.TB) iso.Dialect {

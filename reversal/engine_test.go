@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/iso87"
 	"github.com/posswitch/posswitch/reversal"
 )
 
@@ -180,7 +181,7 @@ func TestUnsentAttemptsDoNotCount(t *testing.T) {
 // so the messages climb 0400, 0401, 0401, 0420, 0421; the PAN the journal
 // holds encrypted is put back into each.
 func TestISO87LadderAcrossDrains(t *testing.T) {
-	d, err := iso.ISO87()
+	d, err := iso87.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +226,7 @@ func TestISO87LadderAcrossDrains(t *testing.T) {
 // unknown outcome is repeated (0400, then 0401); the acknowledgement
 // approves it and its sale is voided.
 func TestRepeatStandsWhenAcknowledged(t *testing.T) {
-	d, _ := iso.ISO87(iso.WithISO87Profile(iso.ProfileHostToHost))
+	d, _ := iso87.New(iso87.WithProfile(iso87.ProfileHostToHost))
 	j := tjOpen(t)
 	amount := iso.Amount{Minor: 4000, Currency: iso.USD}
 	sale := tjPrepare(t, j, d, reversal.Intent{Kind: iso.KindSale, Amount: amount},

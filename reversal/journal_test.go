@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
 	"github.com/posswitch/posswitch/reversal"
 )
 
@@ -35,7 +36,7 @@ func tjOpen(t *testing.T, opts ...reversal.Option) *reversal.Journal {
 }
 
 func tjCUP(t *testing.T) iso.Dialect {
-	d, err := iso.CUP()
+	d, err := cup.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/iso87"
 	"github.com/posswitch/posswitch/reversal"
 )
 
@@ -44,11 +45,11 @@ func repeatWant(code iso.ResponseCode) reversal.State {
 
 func recoveryCases(t *testing.T) []recoveryCase {
 	cup := tjCUP(t)
-	i87, err := iso.ISO87()
+	i87, err := iso87.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2h, err := iso.ISO87(iso.WithISO87Profile(iso.ProfileHostToHost))
+	h2h, err := iso87.New(iso87.WithProfile(iso87.ProfileHostToHost))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	connection "github.com/moov-io/iso8583-connection"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/iso87"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 )
@@ -54,7 +55,7 @@ import (
 // connection closed only after the last Send returned — so that race
 // cannot happen.
 func BenchmarkSaleRoundTrip(b *testing.B) {
-	d, err := iso.ISO87()
+	d, err := iso87.New()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func BenchmarkSaleRoundTrip(b *testing.B) {
 // with a time-based benchtime the journal size, and with it the figure,
 // would depend on how many sales fit in the time.
 func BenchmarkSaleJournalSize(b *testing.B) {
-	d, err := iso.ISO87()
+	d, err := iso87.New()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -198,7 +199,7 @@ func benchSyncFile(path string) error {
 // the same fields and length (only its STAN and times differ). Every path
 // must get an approval back.
 func TestBenchSalePathsAgree(t *testing.T) {
-	d, err := iso.ISO87()
+	d, err := iso87.New()
 	if err != nil {
 		t.Fatal(err)
 	}

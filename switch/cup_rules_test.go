@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 )
@@ -56,7 +57,7 @@ func TestReversalCarriesTheReceivedAuthCode(t *testing.T) {
 // by iso's TestCUPHostBatchIsReadLeftAligned). The terminal adopts 000008
 // (not 000080): its next sale's F60 says 22 000008 000.
 func TestTerminalAdoptsTheHostBatch(t *testing.T) {
-	d, err := iso.CUP()
+	d, err := cup.New()
 	if err != nil {
 		t.Fatal(err)
 	}

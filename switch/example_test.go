@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 )
@@ -21,7 +22,7 @@ import (
 // terminal against it, with a journal in a temporary directory and a
 // supervisor "00" who may void, refund, cancel and settle.
 func exampleTerminal() (*isoswitch.Terminal, *scriptedHost, func()) {
-	d, _ := iso.CUP()
+	d, _ := cup.New()
 	h, stopHost, err := listenHost(d, log.Printf, nil)
 	if err != nil {
 		log.Fatal(err)

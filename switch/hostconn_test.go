@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/iso87"
 )
 
 // raceHost is a host on 127.0.0.1 that answers each request after a random
@@ -85,7 +86,7 @@ func raceHost(t *testing.T, d iso.Dialect, deadline time.Duration, seed uint64) 
 func TestNoDeadlockWhenDeadlineRacesFailure(t *testing.T) {
 	const rounds, perRound = 60, 50
 	const deadline = 20 * time.Millisecond
-	d, err := iso.ISO87()
+	d, err := iso87.New()
 	if err != nil {
 		t.Fatal(err)
 	}

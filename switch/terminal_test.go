@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 )
@@ -21,19 +23,19 @@ var (
 )
 
 func dialectsUnderTest(t *testing.T) map[string]iso.Dialect {
-	cup, err := iso.CUP()
+	cupD, err := cup.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	i87, err := iso.ISO87()
+	i87, err := iso87.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2h, err := iso.ISO87(iso.WithISO87Profile(iso.ProfileHostToHost))
+	h2h, err := iso87.New(iso87.WithProfile(iso87.ProfileHostToHost))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]iso.Dialect{"cup": cup, "iso87": i87, "iso87_h2h": h2h}
+	return map[string]iso.Dialect{"cup": cupD, "iso87": i87, "iso87_h2h": h2h}
 }
 
 // newTerminal starts a terminal against h with a fresh journal.

@@ -36,6 +36,8 @@ import (
 	"syscall"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 	"github.com/posswitch/posswitch/switch/switchtest"
 )
 
@@ -129,9 +131,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 func dialectOf(name string) (iso.Dialect, error) {
 	switch name {
 	case "cup":
-		return iso.CUP()
+		return cup.New()
 	case "iso87":
-		return iso.ISO87()
+		return iso87.New()
 	}
 	return nil, usagef("-dialect %q: want cup or iso87", name)
 }

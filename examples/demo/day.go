@@ -12,6 +12,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 	"github.com/posswitch/posswitch/switch/switchtest"
@@ -40,7 +41,7 @@ var (
 const terminalID, merchantID = iso.TerminalID("SHOP0001"), iso.MerchantID("898310048160001")
 
 func newDay() (*day, error) {
-	dialect, err := iso.CUP()
+	dialect, err := cup.New()
 	if err != nil {
 		return nil, err
 	}

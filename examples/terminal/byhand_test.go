@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 	"github.com/posswitch/posswitch/switch/switchtest"
 )
 
@@ -74,8 +75,8 @@ func must(t *testing.T, out string, want ...string) {
 // settle and the journal without a -tmk, -data-key or password.
 func TestTryItByHand(t *testing.T) {
 	dir := t.TempDir()
-	cup, _ := iso.CUP()
-	b := &byHand{t: t, dir: dir, host: switchtest.NewHost(t, cup).Addr}
+	cupD, _ := cup.New()
+	b := &byHand{t: t, dir: dir, host: switchtest.NewHost(t, cupD).Addr}
 	t.Cleanup(func() {
 		if strings.Contains(b.all.String(), pan) {
 			t.Errorf("a clear PAN was printed:\n%s", b.all.String())
@@ -103,7 +104,7 @@ func TestTryItByHand(t *testing.T) {
 	must(t, b.ok("-dev", "journal", "list"), `sale +approved +CNY 25.99`, `void +approved +CNY 25.99`, `sale +approved +CNY 10.00`)
 
 	// ISO87: another simulator, the same development files, its own journal.
-	i87, _ := iso.ISO87()
+	i87, _ := iso87.New()
 	b.host = switchtest.NewHost(t, i87).Addr
 	must(t, b.ok("-dev", "-dialect", "iso87", "-journal", "iso87.db", "sign-on"), "open batch 000001")
 	must(t, b.ok("-dev", "-dialect", "iso87", "-journal", "iso87.db", "sale", "25.99", "4111111111111111", "2812"), "00 approved", "trace +000003")
@@ -125,8 +126,8 @@ func TestRestartedSimulatorAfterSettling(t *testing.T) {
 	s := newShop(t, "cup")
 	s.ok(cashier, "sale", "1.00", pan)
 	s.ok(supervisor, "settle")
-	cup, _ := iso.CUP()
-	s.flags = append(s.flags, "-host", switchtest.NewHost(t, cup).Addr) // restarted: the host says 000001
+	cupD, _ := cup.New()
+	s.flags = append(s.flags, "-host", switchtest.NewHost(t, cupD).Addr) // restarted: the host says 000001
 	runErr := func(who []string, args ...string) (string, string) {
 		t.Helper()
 		var out, errs bytes.Buffer

@@ -74,6 +74,8 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 )
@@ -168,9 +170,9 @@ func parseFlags(args []string, stderr io.Writer) (config, []string, error) {
 	var err error
 	switch *dialect {
 	case "cup":
-		cfg.dialect, err = iso.CUP()
+		cfg.dialect, err = cup.New()
 	case "iso87":
-		cfg.dialect, err = iso.ISO87()
+		cfg.dialect, err = iso87.New()
 	default:
 		return cfg, nil, usagef("-dialect %q: want cup or iso87", *dialect)
 	}

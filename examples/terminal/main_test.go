@@ -17,6 +17,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 	isoswitch "github.com/posswitch/posswitch/switch"
 	"github.com/posswitch/posswitch/switch/switchtest"
 )
@@ -46,7 +48,7 @@ type shop struct {
 
 func newShop(t *testing.T, dialect string, opts ...switchtest.Option) *shop {
 	t.Helper()
-	d := map[string]func(...iso.Option) (iso.Dialect, error){"cup": iso.CUP, "iso87": iso.ISO87}[dialect]
+	d := map[string]func(...iso.Option) (iso.Dialect, error){"cup": cup.New, "iso87": iso87.New}[dialect]
 	dl, err := d()
 	if err != nil {
 		t.Fatal(err)

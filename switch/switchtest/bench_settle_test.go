@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 	"github.com/posswitch/posswitch/switch/switchtest"
@@ -143,9 +145,9 @@ func benchDialect(tb testing.TB, name string) iso.Dialect {
 	var err error
 	switch name {
 	case "cup":
-		d, err = iso.CUP()
+		d, err = cup.New()
 	default:
-		d, err = iso.ISO87()
+		d, err = iso87.New()
 	}
 	if err != nil {
 		tb.Fatal(err)

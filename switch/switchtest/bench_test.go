@@ -19,6 +19,7 @@ import (
 	moovserver "github.com/moov-io/iso8583-connection/server"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/iso87"
 	isoswitch "github.com/posswitch/posswitch/switch"
 	"github.com/posswitch/posswitch/switch/switchtest"
 )
@@ -48,7 +49,7 @@ import (
 // request's write-to-reply time. B/op and allocs/op count the clients and
 // the server together (one process).
 func BenchmarkServerThroughput(b *testing.B) {
-	d, err := iso.ISO87()
+	d, err := iso87.New()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -422,7 +423,7 @@ func benchWriteLength(w io.Writer, n int) (int, error) {
 // approve the same client's sales, with MACs the client verifies, and the
 // switchtest host records every one as an approved sale.
 func TestBenchServerPathsAgree(t *testing.T) {
-	d, err := iso.ISO87()
+	d, err := iso87.New()
 	if err != nil {
 		t.Fatal(err)
 	}

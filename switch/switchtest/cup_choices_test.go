@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
 	isoswitch "github.com/posswitch/posswitch/switch"
 	"github.com/posswitch/posswitch/switch/switchtest"
 )
@@ -48,10 +49,10 @@ func TestCUPVoidReversalF61OverTCP(t *testing.T) {
 		own  bool
 	}{
 		"default": {nil, false},
-		"void":    {[]iso.Option{iso.WithVoidReversalF61(iso.VoidReversalF61Void)}, true},
+		"void":    {[]iso.Option{cup.WithVoidReversalF61(cup.VoidReversalF61Void)}, true},
 	} {
 		t.Run(name, func(t *testing.T) {
-			d, err := iso.CUP(c.opts...)
+			d, err := cup.New(c.opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +93,7 @@ func TestCUPVoidReversalF61OverTCP(t *testing.T) {
 // no PAN and F22 032, the sale's own entry mode (alon0808/ProjectAfcApp
 // code/AfcCore/UnionPay/qpboc_8583.c), not 012, and the host voids it.
 func TestCUPPaymentCodeVoidEntryOverTCP(t *testing.T) {
-	d, err := iso.CUP()
+	d, err := cup.New()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 	"github.com/posswitch/posswitch/switch/switchtest"
@@ -24,7 +25,7 @@ import (
 // nothing to a terminal ready to sell against the simulator; the other
 // examples start from the same setup (newShop below).
 func ExampleStart() {
-	d, err := iso.CUP()
+	d, err := cup.New()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -82,7 +83,7 @@ var supervisorCreds = isoswitch.Credentials{Operator: "00", Password: "s3cret-su
 var keyed = iso.Card{PAN: "4111111111111111", Expiry: "4912", Entry: iso.EntryMode{Method: iso.EntryManual}}
 
 func newShop(opts ...switchtest.Option) shop {
-	d, _ := iso.CUP()
+	d, _ := cup.New()
 	host, err := switchtest.Start(d, opts...)
 	if err != nil {
 		log.Fatal(err)

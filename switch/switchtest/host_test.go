@@ -13,6 +13,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 	"github.com/posswitch/posswitch/switch/switchtest"
@@ -24,19 +26,19 @@ var visa = iso.Card{PAN: "4111111111111111", Expiry: "2812", Entry: iso.EntryMod
 var supervisor = isoswitch.Credentials{Operator: "00", Password: "s3cret-sup"}
 
 func dialects(t *testing.T) map[string]iso.Dialect {
-	cup, err := iso.CUP()
+	cupD, err := cup.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	i87, err := iso.ISO87()
+	i87, err := iso87.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	h2h, err := iso.ISO87(iso.WithISO87Profile(iso.ProfileHostToHost))
+	h2h, err := iso87.New(iso87.WithProfile(iso87.ProfileHostToHost))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return map[string]iso.Dialect{"cup": cup, "iso87": i87, "iso87_h2h": h2h}
+	return map[string]iso.Dialect{"cup": cupD, "iso87": i87, "iso87_h2h": h2h}
 }
 
 func cny(minor int64) iso.Amount { return iso.Amount{Minor: minor, Currency: iso.CNY} }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/iso87"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 	"github.com/posswitch/posswitch/switch/switchtest"
@@ -44,13 +45,13 @@ func lastOf(ms []*iso.Message, mti string) *iso.Message {
 // voided sale and its void. The host-to-host profile voids with a 0400
 // (F39 17, F25 00) repeated as 0401 and totals in F74–F97.
 func TestISO87ProfilesOverTCP(t *testing.T) {
-	for _, p := range []iso.ISO87Profile{iso.ProfileTerminal, iso.ProfileHostToHost} {
+	for _, p := range []iso87.Profile{iso87.ProfileTerminal, iso87.ProfileHostToHost} {
 		t.Run(p.String(), func(t *testing.T) {
-			d, err := iso.ISO87(iso.WithISO87Profile(p))
+			d, err := iso87.New(iso87.WithProfile(p))
 			if err != nil {
 				t.Fatal(err)
 			}
-			term87 := p == iso.ProfileTerminal
+			term87 := p == iso87.ProfileTerminal
 			h := switchtest.NewHost(t, d, switchtest.WithRecording())
 			term, j := terminal(t, h, d, "TERM0003")
 			s1, err := term.Sale(ctx(t), "01", cny(700), visa)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 	"github.com/posswitch/posswitch/switch/switchtest"
@@ -316,7 +317,7 @@ func TestHostEndsOrdersOfAClosedBatch(t *testing.T) {
 // close holds no such order (here: a host restarted without its orders),
 // so nothing can pay it; Settle ends it closed instead of refusing forever.
 func TestSettleEndsAnOrderTheHostDoesNotKnow(t *testing.T) {
-	d, err := iso.CUP()
+	d, err := cup.New()
 	if err != nil {
 		t.Fatal(err)
 	}

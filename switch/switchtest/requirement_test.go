@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
 	"github.com/posswitch/posswitch/reversal"
 	isoswitch "github.com/posswitch/posswitch/switch"
 	"github.com/posswitch/posswitch/switch/switchtest"
@@ -19,7 +20,7 @@ import (
 // again before its next request; every other value reaches the app as a
 // typed notice, and the sale whose reply carried it is approved as usual.
 func TestHostRequirementReachesTheApp(t *testing.T) {
-	d, err := iso.CUP()
+	d, err := cup.New()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestHostRequirementReachesTheApp(t *testing.T) {
 // (CaoEnXin/LiaoYang_POS Src/tranproc.c SetCommReqField), the host answers
 // it, and the terminal pairs the reply with it; concurrent echoes queue.
 func TestCUPEchoWithoutSTAN(t *testing.T) {
-	d, err := iso.CUP()
+	d, err := cup.New()
 	if err != nil {
 		t.Fatal(err)
 	}

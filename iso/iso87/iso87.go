@@ -1,39 +1,62 @@
-package iso
+package iso87
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/posswitch/posswitch/iso"
 )
 
 // iso87Dialect spells generic ISO 8583:1987 in ASCII as Hypercom/TSYS-style
 // POS hosts take it (resza/MAB source/global.c and source/tranproc.c;
 // MohamedHassanNasr/EDC-ANDROID-SUNMI .../transaction/sale/PackTrans.java). See the package doc for the
 // field map.
-type iso87Dialect struct{ base }
+type iso87Dialect struct {
+	iso.Base
+	// adviceAfter is the reversal ladder: attempts before a reversal
+	// becomes an advice (0420). Zero: never.
+	adviceAfter int
+	// The convention (WithProfile), F24 (WithNII) and a terminal without
+	// a PIN pad (WithPINEntryCapability(false)).
+	iso87Profile Profile
+	nii          string
+	noPINPad     bool
+}
 
-// ISO87 returns the ISO87 dialect: 2-byte binary length and no TPDU by
-// default (WithFraming for 4 ASCII digits or a TPDU), MTI and fields in
+// New returns the ISO87 dialect: 2-byte binary length and no TPDU by
+// default (iso.WithFraming for 4 ASCII digits or a TPDU), MTI and fields in
 // ASCII, a hex-text bitmap (WithBinaryBitmap for raw), ANSI X9.19 MAC in F64
-// or F128.
-func ISO87(opts ...Option) (Dialect, error) {
-	d := &iso87Dialect{base{
-		codec:             newCodec(iso87Spec(false), true, redactDefault),
-		framing:           Framing{Prefix: LengthBinary2},
-		clock:             time.Now,
-		qr:                QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 48},
-		reversalDoneCodes: []ResponseCode{CodeInvalidTxn, CodeOriginalNotFound},
-		newMAC:            NewX919MAC,
-		keyBlocks:         iso87KeyBlocks,
-		adviceAfter:       3,
-		codeField:         48,
-		name:              "ISO87",
-	}}
-	if err := d.apply(opts); err != nil {
+// or F128. It takes iso's options and this package's.
+func New(opts ...iso.Option) (iso.Dialect, error) {
+	d := &iso87Dialect{adviceAfter: 3}
+	d.Init(iso.BaseConfig{
+		Name:              "ISO87",
+		Spec:              iso87Spec(false),
+		Secondary:         true,
+		Framing:           iso.Framing{Prefix: iso.LengthBinary2},
+		QR:                iso.QROrderMapping{MTI: "0100", CreateCode: "910000", QueryCode: "920000", CloseCode: "930000", Field: 48},
+		ReversalDoneCodes: []iso.ResponseCode{iso.CodeInvalidTxn, iso.CodeOriginalNotFound},
+		NewMAC:            iso.NewX919MAC,
+		KeyBlocks:         iso87KeyBlocks,
+		CodeField:         48,
+		Dialect:           d,
+	})
+	if err := d.Apply(opts); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// configure runs f on the ISO87 dialect an Option is applied to; on
+// another dialect the option is refused.
+func configure(b *iso.Base, refused error, f func(d *iso87Dialect) error) error {
+	d, ok := b.Owner().(*iso87Dialect)
+	if !ok {
+		return refused
+	}
+	return f(d)
 }
 
 func (d *iso87Dialect) Name() string { return "ISO87" }
@@ -52,81 +75,90 @@ const tagKeyScheme = "K1"
 // transmissionTime is F7: MMDDhhmmss in UTC.
 func transmissionTime(t time.Time) string { return t.UTC().Format("0102150405") }
 
-func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
-	if err := env.validate(); err != nil {
+// BuildRequest spells r, then applies the variant's field rules (WithVariant).
+func (d *iso87Dialect) BuildRequest(env iso.Envelope, r iso.Request) (*iso.Message, error) {
+	m, err := d.buildRequest(env, r)
+	if err != nil {
+		return nil, err
+	}
+	return d.ApplyRules(env, r, m)
+}
+
+func (d *iso87Dialect) buildRequest(env iso.Envelope, r iso.Request) (*iso.Message, error) {
+	if err := env.Validate(); err != nil {
 		return nil, err
 	}
 	if r == nil {
-		return nil, invalid("Request", "nil")
+		return nil, iso.InvalidField("Request", "nil")
 	}
-	if err := r.validate(); err != nil {
+	if err := iso.ValidateRequest(r); err != nil {
 		return nil, err
 	}
-	m := &Message{}
+	m := &iso.Message{}
 	m.Set(7, transmissionTime(env.Time))
 	m.Set(11, env.STAN.String())
 	m.Set(41, string(env.Terminal))
 	m.Set(42, string(env.Merchant))
 	batch := env.Batch.String()
 	term := d.terminal()
-	financial := func(mti, proc string, a Amount) {
+	financial := func(mti, proc string, a iso.Amount) {
 		m.MTI = mti
 		m.Set(3, proc)
-		setAmount(m, a)
-		setLocalTime(m, env.Time)
+		iso.SetAmount(m, a)
+		iso.SetLocalTime(m, env.Time)
 		if term {
 			m.Set(24, d.niiOf())
 		}
 		m.Set(25, "00")
 		m.Set(60, batch)
-		m.Set(64, macPlaceholder)
+		m.Set(64, iso.MACPlaceholder)
 	}
 	// invoice is F62 of the terminal profile (resza/MAB source/tranproc.c
 	// PackInvoice: the terminal's invoice number, n6).
-	invoice := func(i Invoice, s STAN) {
+	invoice := func(i iso.Invoice, s iso.STAN) {
 		if term {
 			m.Set(62, invoiceOr(i, s))
 		}
 	}
-	card := func(c Card) error {
+	card := func(c iso.Card) error {
 		if c.PINBlock != nil && d.noPINPad {
-			return invalid("Card.PINBlock", "this terminal declares no PIN entry capability (WithPINEntryCapability(false))")
+			return iso.InvalidField("Card.PINBlock", "this terminal declares no PIN entry capability (WithPINEntryCapability(false))")
 		}
-		_ = setCardFields(m, c, "=", nil) // no encrypter: cannot fail
+		_ = iso.SetCardFields(m, c, "=", nil) // no encrypter: cannot fail
 		m.Set(22, d.entryWire(c.Entry.Method))
 		return nil
 	}
 	switch r := r.(type) {
-	case SaleRequest:
+	case iso.SaleRequest:
 		financial("0200", "000000", r.Amount)
 		if err := card(r.Card); err != nil {
 			return nil, err
 		}
 		invoice(env.Invoice, env.STAN)
-	case PaymentCodeSaleRequest:
+	case iso.PaymentCodeSaleRequest:
 		financial("0200", "000000", r.Amount)
-		m.Set(22, d.entryWire(EntryBarcode))
-		m.Set(d.codeField, formatTLV([]tlvElem{{tagPaymentCode, string(r.Code)}}))
+		m.Set(22, d.entryWire(iso.EntryBarcode))
+		m.Set(d.CodeField(), iso.FormatTLV([]iso.TLVElem{{Tag: iso.TagPaymentCode, Value: string(r.Code)}}))
 		invoice(env.Invoice, env.STAN)
-	case BalanceInquiryRequest:
-		financial("0200", "310000", Amount{})
+	case iso.BalanceInquiryRequest:
+		financial("0200", "310000", iso.Amount{})
 		m.Unset(4)
 		m.Set(49, r.Currency.Numeric)
 		if err := card(r.Card); err != nil {
 			return nil, err
 		}
-	case VoidRequest:
+	case iso.VoidRequest:
 		if err := d.buildVoid(m, r, financial, card); err != nil {
 			return nil, err
 		}
-	case RefundRequest:
+	case iso.RefundRequest:
 		financial("0200", "200000", r.Amount)
 		if err := card(r.Card); err != nil {
 			return nil, err
 		}
 		m.Set(37, string(r.Original.RRN))
 		invoice(env.Invoice, env.STAN)
-	case SettlementRequest:
+	case iso.SettlementRequest:
 		proc := "920000"
 		if r.AfterUpload {
 			proc = "960000"
@@ -145,16 +177,16 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		} else if err := setISO87Totals(m, r.Totals.Domestic); err != nil {
 			return nil, err
 		}
-		m.Set(64, macPlaceholder)
-	case BatchUploadRequest:
+		m.Set(64, iso.MACPlaceholder)
+	case iso.BatchUploadRequest:
 		if len(r.Entries) != 1 {
-			return nil, invalid("Entries", "ISO87 uploads one entry per 0320")
+			return nil, iso.InvalidField("Entries", "ISO87 uploads one entry per 0320")
 		}
 		e := r.Entries[0]
 		mti, proc := d.iso87Original(e.Kind)
 		financial("0320", proc, e.Amount)
 		m.Unset(25)
-		setLocalTime(m, e.Time)
+		iso.SetLocalTime(m, e.Time)
 		if e.PAN != "" {
 			m.Set(2, e.PAN.Digits())
 		}
@@ -168,8 +200,8 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 			m.Set(60, mti+e.STAN.String()+string(e.RRN))
 			break
 		}
-		if e.Kind == KindVoid || e.Voided {
-			return nil, invalid("Entries", "the terminal profile does not upload a void or a voided sale")
+		if e.Kind == iso.KindVoid || e.Voided {
+			return nil, iso.InvalidField("Entries", "the terminal profile does not upload a void or a voided sale")
 		}
 		// resza/MAB source/tranproc.c TransUpLoad: the original's proc
 		// code with its last digit 1, F22, F25, F39 (the original
@@ -183,24 +215,24 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 		}
 		m.Set(22, d.entryWire(method))
 		m.Set(25, "00")
-		m.Set(39, string(CodeApproved))
+		m.Set(39, string(iso.CodeApproved))
 		m.Set(60, mti+e.STAN.String()+strings.Repeat(" ", 12))
 		m.Set(62, invoiceOr(e.Invoice, e.STAN))
-	case SignOnRequest:
+	case iso.SignOnRequest:
 		m.MTI = "0800"
-		m.Set(48, formatTLV([]tlvElem{{tagKeyScheme, cupSchemeCodes[r.Scheme]}}))
+		m.Set(48, iso.FormatTLV([]iso.TLVElem{{Tag: tagKeyScheme, Value: r.Scheme.String()}}))
 		m.Set(70, f70SignOn)
-	case SignOffRequest:
+	case iso.SignOffRequest:
 		m.MTI = "0800"
 		m.Set(70, f70SignOff)
-	case EchoRequest:
+	case iso.EchoRequest:
 		m.MTI = "0800"
 		m.Set(70, f70Echo)
-	case QROrderCreateRequest, QROrderQueryRequest, QROrderCloseRequest:
-		setLocalTime(m, env.Time)
-		buildQRRequest(m, d.qr, r, batch)
+	case iso.QROrderCreateRequest, iso.QROrderQueryRequest, iso.QROrderCloseRequest:
+		iso.SetLocalTime(m, env.Time)
+		iso.BuildQRRequest(m, d.QR(), r, batch)
 	default:
-		return nil, fmt.Errorf("%w: %s request in ISO87 (it closes an upload with a settlement after upload)", ErrUnsupported, r.Kind())
+		return nil, fmt.Errorf("%w: %s request in ISO87 (it closes an upload with a settlement after upload)", iso.ErrUnsupported, r.Kind())
 	}
 	if term && m.MTI == "0800" {
 		m.Set(24, d.niiOf()) // MAB SetCommReqField sets F24 on every request
@@ -219,17 +251,17 @@ func (d *iso87Dialect) BuildRequest(env Envelope, r Request) (*Message, error) {
 // code 17 "customer cancellation"; F25 stays the POS condition 00, as
 // ISO 8583:1987 F25 17 would mean a returned item), F37/F38 and F90 of the
 // original.
-func (d *iso87Dialect) buildVoid(m *Message, r VoidRequest, financial func(string, string, Amount), card func(Card) error) error {
+func (d *iso87Dialect) buildVoid(m *iso.Message, r iso.VoidRequest, financial func(string, string, iso.Amount), card func(iso.Card) error) error {
 	if r.Original.Time.IsZero() {
-		return invalid("Original.Time", "an ISO87 void needs the original's time (F12/F13, F90)")
+		return iso.InvalidField("Original.Time", "an ISO87 void needs the original's time (F12/F13, F90)")
 	}
 	if err := r.Original.Invoice.Validate(); err != nil {
-		return prefixField("Original", err)
+		return iso.PrefixField("Original", err)
 	}
 	if d.terminal() {
 		financial("0200", "020000", r.Original.Amount)
-		setLocalTime(m, r.Original.Time)
-		m.Set(22, d.entryWire(EntryManual))
+		iso.SetLocalTime(m, r.Original.Time)
+		m.Set(22, d.entryWire(iso.EntryManual))
 		if r.Card != nil {
 			if err := card(*r.Card); err != nil {
 				return err
@@ -239,7 +271,7 @@ func (d *iso87Dialect) buildVoid(m *Message, r VoidRequest, financial func(strin
 		m.Set(62, invoiceOr(r.Original.Invoice, r.Original.STAN))
 	} else {
 		financial("0400", "000000", r.Original.Amount)
-		m.Set(39, string(CodeCustomerCancel))
+		m.Set(39, string(iso.CodeCustomerCancel))
 		if r.Card != nil {
 			if err := card(*r.Card); err != nil {
 				return err
@@ -260,29 +292,29 @@ func (d *iso87Dialect) buildVoid(m *Message, r VoidRequest, financial func(strin
 // terminalTotalsF63 spells the terminal profile's settlement totals, F63
 // LLL 90 (resza/MAB source/tranproc.c TransSettleSubNew): sales count n3,
 // sales amount n12, refund count n3, refund amount n12, then 60 zeros.
-func terminalTotalsF63(c ClassTotals) (string, error) {
+func terminalTotalsF63(c iso.ClassTotals) (string, error) {
 	for _, n := range []int{c.DebitCount, c.CreditCount} {
 		if n < 0 || n > 999 {
-			return "", invalid("Totals", "a count over 999 does not fit F63 (settle before: BatchLimit)")
+			return "", iso.InvalidField("Totals", "a count over 999 does not fit F63 (settle before: BatchLimit)")
 		}
 	}
 	for _, a := range []int64{c.DebitAmount, c.CreditAmount} {
 		if a < 0 || a > 999_999_999_999 {
-			return "", invalid("Totals", "an amount over twelve digits does not fit F63")
+			return "", iso.InvalidField("Totals", "an amount over twelve digits does not fit F63")
 		}
 	}
 	if c.DebitReversalCount != 0 || c.CreditReversalCount != 0 || c.DebitReversalAmount != 0 || c.CreditReversalAmount != 0 {
-		return "", invalid("Totals", "F63 has no reversal totals; the terminal profile leaves voided sales out")
+		return "", iso.InvalidField("Totals", "F63 has no reversal totals; the terminal profile leaves voided sales out")
 	}
 	return fmt.Sprintf("%03d%012d%03d%012d", c.DebitCount, c.DebitAmount, c.CreditCount, c.CreditAmount) + strings.Repeat("0", 60), nil
 }
 
 // terminalTotalsOf reads F63 back.
-func terminalTotalsOf(v string) (ClassTotals, error) {
-	if len(v) < 30 || !isDigits(v) {
-		return ClassTotals{}, malformed(63, "want sales and refund counts and amounts, digits")
+func terminalTotalsOf(v string) (iso.ClassTotals, error) {
+	if len(v) < 30 || !iso.IsDigits(v) {
+		return iso.ClassTotals{}, iso.Malformed(63, "want sales and refund counts and amounts, digits")
 	}
-	var c ClassTotals
+	var c iso.ClassTotals
 	c.DebitCount, _ = strconv.Atoi(v[0:3])
 	c.DebitAmount, _ = strconv.ParseInt(v[3:15], 10, 64)
 	c.CreditCount, _ = strconv.Atoi(v[15:18])
@@ -291,14 +323,14 @@ func terminalTotalsOf(v string) (ClassTotals, error) {
 }
 
 // iso87Original is the MTI and processing code a batch entry was sent with.
-func (d *iso87Dialect) iso87Original(k Kind) (mti, proc string) {
+func (d *iso87Dialect) iso87Original(k iso.Kind) (mti, proc string) {
 	switch k {
-	case KindVoid:
+	case iso.KindVoid:
 		if d.terminal() {
 			return "0200", "020000"
 		}
 		return "0400", "000000"
-	case KindRefund:
+	case iso.KindRefund:
 		return "0200", "200000"
 	}
 	return "0200", "000000"
@@ -308,25 +340,25 @@ func (d *iso87Dialect) iso87Original(k Kind) (mti, proc string) {
 // jpos/jPOS ISO87APackager declares it): original MTI n4, STAN
 // n6, transmission date and time n10, then acquiring and forwarding
 // institution IDs n11 each, zero-filled: a terminal has neither.
-func originalDataElements(mti string, stan STAN, t time.Time) string {
+func originalDataElements(mti string, stan iso.STAN, t time.Time) string {
 	return mti + stan.String() + transmissionTime(t) + strings.Repeat("0", 22)
 }
 
 // setISO87Totals spells F74–F77, F86–F89 and F97 (ISO 8583:1987 formats
 // n10 / n16 / x+n16: knovichikhin/pyiso8583 iso8583/specs.py, jPOS
 // ISO87APackager).
-func setISO87Totals(m *Message, c ClassTotals) error {
+func setISO87Totals(m *iso.Message, c iso.ClassTotals) error {
 	counts := map[int]int{74: c.CreditCount, 75: c.CreditReversalCount, 76: c.DebitCount, 77: c.DebitReversalCount}
 	amounts := map[int]int64{86: c.CreditAmount, 87: c.CreditReversalAmount, 88: c.DebitAmount, 89: c.DebitReversalAmount}
 	for id, n := range counts {
 		if n < 0 || n > 9_999_999_999 {
-			return invalid("Totals", "count out of range for F%d", id)
+			return iso.InvalidField("Totals", "count out of range for F%d", id)
 		}
 		m.Set(id, fmt.Sprintf("%010d", n))
 	}
 	for id, a := range amounts {
 		if a < 0 || a > 9_999_999_999_999_999 {
-			return invalid("Totals", "amount out of range for F%d", id)
+			return iso.InvalidField("Totals", "amount out of range for F%d", id)
 		}
 		m.Set(id, fmt.Sprintf("%016d", a))
 	}
@@ -340,4 +372,4 @@ func setISO87Totals(m *Message, c ClassTotals) error {
 
 // Requirement: ISO87 frames carry no header, so never a processing
 // requirement; a new sign-on is asked for with response codes instead.
-func (d *iso87Dialect) Requirement(Frame) HostRequirement { return RequireNone }
+func (d *iso87Dialect) Requirement(iso.Frame) iso.HostRequirement { return iso.RequireNone }

@@ -1,4 +1,6 @@
-package iso
+package iso87
+
+import "github.com/posswitch/posswitch/iso"
 
 import "fmt"
 
@@ -11,34 +13,34 @@ import "fmt"
 // a reversal, so it is repeated (0401) until acknowledged and its effect
 // stands.
 
-func (d *iso87Dialect) Recovery(req *Message) (Recovery, error) {
-	kind, err := d.classify(req)
+func (d *iso87Dialect) Recovery(req *iso.Message) (iso.Recovery, error) {
+	kind, err := d.Classify(req)
 	if err != nil {
-		return RecoveryNone, err
+		return iso.RecoveryNone, err
 	}
 	switch kind {
-	case KindSale, KindPaymentCodeSale, KindRefund:
-		return RecoveryReverse, nil
-	case KindVoid:
+	case iso.KindSale, iso.KindPaymentCodeSale, iso.KindRefund:
+		return iso.RecoveryReverse, nil
+	case iso.KindVoid:
 		if d.terminal() {
-			return RecoveryReverse, nil
+			return iso.RecoveryReverse, nil
 		}
-		return RecoveryRepeat, nil
+		return iso.RecoveryRepeat, nil
 	}
-	return RecoveryNone, nil
+	return iso.RecoveryNone, nil
 }
 
 // iso87ReasonCodes spell reversal reasons in F39 with ISO 8583:1987 codes:
 // 68 response received too late, 06 error, 22 suspected malfunction, 17
 // customer cancellation. After a refusal the next try says 06.
-var iso87ReasonCodes = map[ReversalReason]ResponseCode{
-	ReasonRefused:        "06",
-	ReasonTimeout:        "68",
-	ReasonBadReply:       "06",
-	ReasonBadMAC:         "06",
-	ReasonCannotComplete: "22",
-	ReasonLateReply:      "68",
-	ReasonCustomerCancel: "17",
+var iso87ReasonCodes = map[iso.ReversalReason]iso.ResponseCode{
+	iso.ReasonRefused:        "06",
+	iso.ReasonTimeout:        "68",
+	iso.ReasonBadReply:       "06",
+	iso.ReasonBadMAC:         "06",
+	iso.ReasonCannotComplete: "22",
+	iso.ReasonLateReply:      "68",
+	iso.ReasonCustomerCancel: "17",
 }
 
 // reversalMTI is the ladder: the first attempt 0400, repeats 0401, and from
@@ -64,22 +66,31 @@ func (d *iso87Dialect) reversalMTI(attempt int) string {
 // STAN and F7 in F90; the terminal profile sends the copy as resza/MAB
 // source/tranproc.c TranReversal does, with no F90 (the host finds the
 // original by the same STAN).
-func (d *iso87Dialect) Reversal(orig *Message, reason ReversalReason, attempt int) (*Message, error) {
+func (d *iso87Dialect) Reversal(orig *iso.Message, reason iso.ReversalReason, attempt int) (*iso.Message, error) {
+	m, err := d.reversal(orig, reason, attempt)
+	if err != nil {
+		return nil, err
+	}
+	d.CarryRules(orig, m, iso.KindReversal)
+	return m, nil
+}
+
+func (d *iso87Dialect) reversal(orig *iso.Message, reason iso.ReversalReason, attempt int) (*iso.Message, error) {
 	rec, err := d.Recovery(orig)
 	if err != nil {
 		return nil, err
 	}
-	if rec != RecoveryReverse {
-		return nil, fmt.Errorf("%w: this request is not reversed in ISO87", ErrUnsupported)
+	if rec != iso.RecoveryReverse {
+		return nil, fmt.Errorf("%w: this request is not reversed in ISO87", iso.ErrUnsupported)
 	}
 	code, ok := iso87ReasonCodes[reason]
 	if !ok {
-		return nil, invalid("Reason", "unknown reversal reason")
+		return nil, iso.InvalidField("Reason", "unknown reversal reason")
 	}
 	if attempt < 0 {
-		return nil, invalid("Attempt", "must not be negative")
+		return nil, iso.InvalidField("Attempt", "must not be negative")
 	}
-	stan, err := parseN6(11, orig.Value(11))
+	stan, err := iso.ParseN6(11, orig.Value(11))
 	if err != nil {
 		return nil, err
 	}
@@ -88,48 +99,48 @@ func (d *iso87Dialect) Reversal(orig *Message, reason ReversalReason, attempt in
 		return nil, err
 	}
 	r := orig.Clone()
-	r.Set(7, transmissionTime(d.clock()))
+	r.Set(7, transmissionTime(d.Now()))
 	if t, ok := orig.Get(35); ok && !orig.Has(2) {
-		track := Track2(t)
+		track := iso.Track2(t)
 		r.Set(2, track.PAN().Digits())
 		if exp := track.Expiry(); exp != "" {
 			r.Set(14, string(exp))
 		}
 	}
-	stripForReversal(r)
+	iso.StripForReversal(r)
 	r.MTI = d.reversalMTI(attempt)
 	r.Unset(64)
 	r.Set(39, string(code))
 	if d.terminal() {
-		r.Set(64, macPlaceholder)
+		r.Set(64, iso.MACPlaceholder)
 		return r, nil // a copy: a void's F37 (the sale's RRN) stays
 	}
 	r.Unset(37)
-	r.Set(90, originalDataElements(orig.MTI, STAN(stan), sent))
-	r.Set(64, macPlaceholder) // Encode moves it to F128: F90 needs the secondary bitmap
+	r.Set(90, originalDataElements(orig.MTI, iso.STAN(stan), sent))
+	r.Set(64, iso.MACPlaceholder) // Encode moves it to F128: F90 needs the secondary bitmap
 	return r, nil
 }
 
 // Repeat resends a host-to-host void (itself a 0400) as 0401 from the
 // second attempt on, with a fresh F7 (the original's is in F90).
-func (d *iso87Dialect) Repeat(orig *Message, attempt int) (*Message, error) {
+func (d *iso87Dialect) Repeat(orig *iso.Message, attempt int) (*iso.Message, error) {
 	rec, err := d.Recovery(orig)
 	if err != nil {
 		return nil, err
 	}
-	if rec != RecoveryRepeat {
-		return nil, fmt.Errorf("%w: this request is not repeated in ISO87", ErrUnsupported)
+	if rec != iso.RecoveryRepeat {
+		return nil, fmt.Errorf("%w: this request is not repeated in ISO87", iso.ErrUnsupported)
 	}
 	if attempt < 0 {
-		return nil, invalid("Attempt", "must not be negative")
+		return nil, iso.InvalidField("Attempt", "must not be negative")
 	}
 	r := orig.Clone()
-	r.Set(7, transmissionTime(d.clock()))
+	r.Set(7, transmissionTime(d.Now()))
 	if attempt > 0 {
 		r.MTI = orig.MTI[:3] + "1"
 	}
 	r.Unset(128)
-	r.Set(64, macPlaceholder) // a stored request has lost its MAC; Encode places it
+	r.Set(64, iso.MACPlaceholder) // a stored request has lost its MAC; Encode places it
 	return r, nil
 }
 
@@ -139,28 +150,28 @@ func (d *iso87Dialect) Repeat(orig *Message, attempt int) (*Message, error) {
 // Host-to-host: sales are debits and refunds credits; a void, being a
 // reversal of its sale, counts as a debit reversal, so the net (F97) is
 // sales net of voids.
-func (d *iso87Dialect) Totals(entries []BatchEntry) Totals {
-	var c ClassTotals
+func (d *iso87Dialect) Totals(entries []iso.BatchEntry) iso.Totals {
+	var c iso.ClassTotals
 	for _, e := range entries {
 		switch e.Kind {
-		case KindSale, KindPaymentCodeSale:
+		case iso.KindSale, iso.KindPaymentCodeSale:
 			if d.terminal() && e.Voided {
 				continue
 			}
 			c.DebitCount++
 			c.DebitAmount += e.Amount.Minor
-		case KindVoid:
+		case iso.KindVoid:
 			if d.terminal() {
 				continue
 			}
 			c.DebitReversalCount++
 			c.DebitReversalAmount += e.Amount.Minor
-		case KindRefund:
+		case iso.KindRefund:
 			c.CreditCount++
 			c.CreditAmount += e.Amount.Minor
 		}
 	}
-	return Totals{Domestic: c}
+	return iso.Totals{Domestic: c}
 }
 
 // BatchLimit: the terminal profile's F63 counts in three digits, so 999;
@@ -178,20 +189,20 @@ func (d *iso87Dialect) BatchLimit() int {
 // source/tranproc.c TransSettleSubNew and TransUpLoad). The terminal
 // profile uploads no void and no voided sale (TransUpLoad skips TS_VOID
 // records); host-to-host uploads every entry.
-func (d *iso87Dialect) PlanUpload(v SettlementResponse, pending []BatchEntry, _ int, t Totals, c Currency) (UploadPlan, error) {
+func (d *iso87Dialect) PlanUpload(v iso.SettlementResponse, pending []iso.BatchEntry, _ int, t iso.Totals, c iso.Currency) (iso.UploadPlan, error) {
 	switch v.Verdict {
-	case VerdictBalanced:
-		return UploadPlan{}, nil
-	case VerdictOutOfBalance:
+	case iso.VerdictBalanced:
+		return iso.UploadPlan{}, nil
+	case iso.VerdictOutOfBalance:
 	default:
-		return UploadPlan{}, invalid("Verdict", "the host could not reconcile the batch; there is nothing to upload against")
+		return iso.UploadPlan{}, iso.InvalidField("Verdict", "the host could not reconcile the batch; there is nothing to upload against")
 	}
-	plan := UploadPlan{Close: SettlementRequest{Totals: t, Currency: c, AfterUpload: true}}
+	plan := iso.UploadPlan{Close: iso.SettlementRequest{Totals: t, Currency: c, AfterUpload: true}}
 	for i, e := range pending {
-		if d.terminal() && (e.Kind == KindVoid || e.Voided) {
+		if d.terminal() && (e.Kind == iso.KindVoid || e.Voided) {
 			continue
 		}
-		plan.Steps = append(plan.Steps, UploadStep{Request: BatchUploadRequest{Entries: []BatchEntry{e}}, Entries: []int{i}})
+		plan.Steps = append(plan.Steps, iso.UploadStep{Request: iso.BatchUploadRequest{Entries: []iso.BatchEntry{e}}, Entries: []int{i}})
 	}
 	return plan, nil
 }
@@ -204,11 +215,11 @@ func (d *iso87Dialect) PlanUpload(v SettlementResponse, pending []BatchEntry, _ 
 // refused reversal and sends it once before each transaction until a 00
 // (resza/MAB source/tranproc.c TranReversal); posswitch bounds it instead,
 // so a host that keeps refusing cannot lock the merchant out.
-func (d *iso87Dialect) Rules() Rules {
+func (d *iso87Dialect) Rules() iso.Rules {
 	const perTrigger = 4
 	total := 3 * perTrigger
 	if a := d.adviceAfter + 2*perTrigger; a > total {
 		total = a
 	}
-	return Rules{Recovery: RecoveryLimits{PerTrigger: perTrigger, Total: total}}
+	return iso.Rules{Recovery: iso.RecoveryLimits{PerTrigger: perTrigger, Total: total}}
 }

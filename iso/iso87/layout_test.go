@@ -1,4 +1,4 @@
-package iso_test
+package iso87_test
 
 import (
 	"encoding/hex"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 )
 
 // Hand-laid ISO87 terminal-profile bodies, written from the published
@@ -132,7 +134,7 @@ var iso87Layouts = []struct {
 // TestISO87TerminalLayouts: the terminal profile spells each message
 // exactly as laid by hand above, and a host reads the hand-laid bytes back.
 func TestISO87TerminalLayouts(t *testing.T) {
-	d, err := iso.ISO87(iso.WithClock(fixedClock))
+	d, err := iso87.New(iso.WithClock(fixedClock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +173,7 @@ func TestISO87TerminalLayouts(t *testing.T) {
 // additional amounts (jPOS ISO87APackager IFA_LLLCHAR(120)); the balance is
 // the available one (amount type 02), wherever it stands.
 func TestISO87BalanceOfSeveralAmounts(t *testing.T) {
-	d, _ := iso.ISO87(iso.WithClock(fixedClock))
+	d, _ := iso87.New(iso.WithClock(fixedClock))
 	req, err := d.BuildRequest(env(45), iso.BalanceInquiryRequest{Card: iso.Card{PAN: panVisa, Expiry: "2812", Entry: iso.EntryMode{Method: iso.EntryManual}}, Currency: iso.USD})
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +202,7 @@ func TestISO87BalanceOfSeveralAmounts(t *testing.T) {
 // stays the POS condition 00 (F25 17 is "returned item"); F90 names the
 // original (n42: MTI, STAN, F7, two zero-filled institution IDs).
 func TestISO87HostToHostVoidLayout(t *testing.T) {
-	d, _ := iso.ISO87(iso.WithClock(fixedClock), iso.WithISO87Profile(iso.ProfileHostToHost))
+	d, _ := iso87.New(iso.WithClock(fixedClock), iso87.WithProfile(iso87.ProfileHostToHost))
 	mac, _ := d.NewMAC(testMAK)
 	body := "0400" +
 		"B23800800EC080100000004000000001" + // bitmaps: 1 3 4 7 11 12 13 25 37 38 39 41 42 49 60; 90 128
@@ -242,15 +244,15 @@ func TestISO87HostToHostVoidLayout(t *testing.T) {
 // destination; F22's third digit is the terminal's PIN capability.
 func TestISO87TerminalOptions(t *testing.T) {
 	sale := iso.SaleRequest{Amount: usd, Card: iso.Card{PAN: panVisa, Expiry: "2812", Entry: iso.EntryMode{Method: iso.EntryManual}}}
-	tpdu, _ := iso.ISO87(iso.WithFraming(iso.Framing{Prefix: iso.LengthBinary2, TPDU: true}), iso.WithTPDU(iso.TPDU{0x60, 0x01, 0x07, 0x00, 0x00}))
+	tpdu, _ := iso87.New(iso.WithFraming(iso.Framing{Prefix: iso.LengthBinary2, TPDU: true}), iso.WithTPDU(iso.TPDU{0x60, 0x01, 0x07, 0x00, 0x00}))
 	if m, _ := tpdu.BuildRequest(env(1), sale); m.Value(24) != "107" {
 		t.Errorf("F24 %q from TPDU 6001070000, want 107", m.Value(24))
 	}
-	nii, _ := iso.ISO87(iso.WithNII("023"))
+	nii, _ := iso87.New(iso87.WithNII("023"))
 	if m, _ := nii.BuildRequest(env(1), sale); m.Value(24) != "023" || m.Value(22) != "011" {
 		t.Errorf("F24 %q F22 %q, want 023 and 011", m.Value(24), m.Value(22))
 	}
-	noPad, _ := iso.ISO87(iso.WithPINEntryCapability(false))
+	noPad, _ := iso87.New(iso87.WithPINEntryCapability(false))
 	if m, _ := noPad.BuildRequest(env(1), sale); m.Value(22) != "012" {
 		t.Errorf("F22 %q from a terminal without a PIN pad, want 012", m.Value(22))
 	}
@@ -259,16 +261,16 @@ func TestISO87TerminalOptions(t *testing.T) {
 	if _, err := noPad.BuildRequest(env(1), withPIN); err == nil {
 		t.Error("a PIN block from a terminal without PIN entry capability was built")
 	}
-	h2h, _ := iso.ISO87(iso.WithISO87Profile(iso.ProfileHostToHost))
+	h2h, _ := iso87.New(iso87.WithProfile(iso87.ProfileHostToHost))
 	if m, _ := h2h.BuildRequest(env(1), sale); m.Has(24) || m.Has(62) {
 		t.Errorf("host-to-host sale carries F24/F62: %s", m)
 	}
-	for _, o := range []iso.Option{iso.WithISO87Profile(iso.ProfileTerminal), iso.WithNII("107"), iso.WithPINEntryCapability(true)} {
-		if _, err := iso.CUP(o); err == nil {
+	for _, o := range []iso.Option{iso87.WithProfile(iso87.ProfileTerminal), iso87.WithNII("107"), iso87.WithPINEntryCapability(true)} {
+		if _, err := cup.New(o); err == nil {
 			t.Error("CUP took an ISO87-only option")
 		}
 	}
-	if _, err := iso.ISO87(iso.WithNII("1O7")); err == nil {
+	if _, err := iso87.New(iso87.WithNII("1O7")); err == nil {
 		t.Error("a non-numeric NII was accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package iso_test
+package cup_test
 
 import (
 	"bytes"

@@ -1,8 +1,10 @@
-package iso
+package cup
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/posswitch/posswitch/iso"
 )
 
 // Totals adds a batch the CUP way: gross. CaoEnXin/LiaoYang_POS
@@ -14,18 +16,18 @@ import (
 // debits; the net (ClassTotals.Net) is what the merchant is paid. Cards
 // whose organisation is "CUP" are totalled in the domestic block, the
 // others in the foreign block.
-func (d *cupDialect) Totals(entries []BatchEntry) Totals {
-	var t Totals
+func (d *cupDialect) Totals(entries []iso.BatchEntry) iso.Totals {
+	var t iso.Totals
 	for _, e := range entries {
 		class := &t.Domestic
 		if e.Foreign() {
 			class = &t.Foreign
 		}
 		switch e.Kind {
-		case KindSale, KindPaymentCodeSale:
+		case iso.KindSale, iso.KindPaymentCodeSale:
 			class.DebitCount++
 			class.DebitAmount += e.Amount.Minor
-		case KindVoid, KindRefund:
+		case iso.KindVoid, iso.KindRefund:
 			class.CreditCount++
 			class.CreditAmount += e.Amount.Minor
 		}
@@ -49,24 +51,24 @@ const cupPackedPerUpload = 8
 // sent whatever the verdict ("二代平台对账平也需要批结束报文"): 60.3 207 when
 // both classes balanced, else 202, F48 the number of records uploaded,
 // those of an earlier, interrupted run included. There is no second 0500.
-func (d *cupDialect) PlanUpload(v SettlementResponse, pending []BatchEntry, uploaded int, _ Totals, _ Currency) (UploadPlan, error) {
-	if v.Domestic == VerdictError || v.Foreign == VerdictError || v.Verdict == VerdictError {
-		return UploadPlan{}, invalid("Verdict", "the host could not reconcile the batch; there is nothing to upload against")
+func (d *cupDialect) PlanUpload(v iso.SettlementResponse, pending []iso.BatchEntry, uploaded int, _ iso.Totals, _ iso.Currency) (iso.UploadPlan, error) {
+	if v.Domestic == iso.VerdictError || v.Foreign == iso.VerdictError || v.Verdict == iso.VerdictError {
+		return iso.UploadPlan{}, iso.InvalidField("Verdict", "the host could not reconcile the batch; there is nothing to upload against")
 	}
-	upload := func(e BatchEntry) bool {
+	upload := func(e iso.BatchEntry) bool {
 		c := v.Domestic
 		if e.Foreign() {
 			c = v.Foreign
 		}
-		return c == VerdictOutOfBalance
+		return c == iso.VerdictOutOfBalance
 	}
-	var plan UploadPlan
+	var plan iso.UploadPlan
 	var packed, refunds []int
 	for i, e := range pending {
 		if !upload(e) {
 			continue
 		}
-		if e.Kind == KindRefund {
+		if e.Kind == iso.KindRefund {
 			refunds = append(refunds, i)
 		} else {
 			packed = append(packed, i)
@@ -74,18 +76,18 @@ func (d *cupDialect) PlanUpload(v SettlementResponse, pending []BatchEntry, uplo
 	}
 	for len(packed) > 0 {
 		n := min(cupPackedPerUpload, len(packed))
-		es := make([]BatchEntry, n)
+		es := make([]iso.BatchEntry, n)
 		for j, i := range packed[:n] {
 			es[j] = pending[i]
 		}
-		plan.Steps = append(plan.Steps, UploadStep{Request: BatchUploadRequest{Entries: es}, Entries: packed[:n:n]})
+		plan.Steps = append(plan.Steps, iso.UploadStep{Request: iso.BatchUploadRequest{Entries: es}, Entries: packed[:n:n]})
 		packed = packed[n:]
 	}
 	for _, i := range refunds {
-		plan.Steps = append(plan.Steps, UploadStep{Request: BatchUploadRequest{Entries: []BatchEntry{pending[i]}}, Entries: []int{i}})
+		plan.Steps = append(plan.Steps, iso.UploadStep{Request: iso.BatchUploadRequest{Entries: []iso.BatchEntry{pending[i]}}, Entries: []int{i}})
 	}
-	balanced := func(c Verdict) bool { return c == VerdictBalanced || c == VerdictNone }
-	plan.Close = BatchUploadEndRequest{Count: uploaded + plan.Count(), Balanced: balanced(v.Domestic) && balanced(v.Foreign)}
+	balanced := func(c iso.Verdict) bool { return c == iso.VerdictBalanced || c == iso.VerdictNone }
+	plan.Close = iso.BatchUploadEndRequest{Count: uploaded + plan.Count(), Balanced: balanced(v.Domestic) && balanced(v.Foreign)}
 	return plan, nil
 }
 
@@ -93,14 +95,14 @@ func (d *cupDialect) PlanUpload(v SettlementResponse, pending []BatchEntry, uplo
 // cards, debit amount n12, debit count n3, credit amount n12, credit count
 // n3 and a result digit (0 in a request; the host's verdict in the reply).
 // Totals wider than the digits are refused, never truncated.
-func cupTotalsF48(t Totals, results ...byte) (string, error) {
+func cupTotalsF48(t iso.Totals, results ...byte) (string, error) {
 	var b strings.Builder
-	for i, c := range []ClassTotals{t.Domestic, t.Foreign} {
+	for i, c := range []iso.ClassTotals{t.Domestic, t.Foreign} {
 		if c.DebitCount > 999 || c.CreditCount > 999 {
-			return "", invalid("Totals", "CUP settles at most 999 debits and 999 credits per card class")
+			return "", iso.InvalidField("Totals", "CUP settles at most 999 debits and 999 credits per card class")
 		}
-		if c.DebitAmount < 0 || c.CreditAmount < 0 || c.DebitAmount > maxAmount || c.CreditAmount > maxAmount {
-			return "", invalid("Totals", "amount outside the 12 digits of F48")
+		if c.DebitAmount < 0 || c.CreditAmount < 0 || c.DebitAmount > iso.MaxAmount || c.CreditAmount > iso.MaxAmount {
+			return "", iso.InvalidField("Totals", "amount outside the 12 digits of F48")
 		}
 		r := byte('0')
 		if i < len(results) {
@@ -112,13 +114,13 @@ func cupTotalsF48(t Totals, results ...byte) (string, error) {
 }
 
 // parseCUPTotalsF48 reads the totals and the two result digits.
-func parseCUPTotalsF48(s string) (Totals, [2]Verdict, error) {
-	var t Totals
-	var v [2]Verdict
-	if len(s) != 62 || !isDigits(s) {
-		return t, v, malformed(48, "want 62 digits of totals")
+func parseCUPTotalsF48(s string) (iso.Totals, [2]iso.Verdict, error) {
+	var t iso.Totals
+	var v [2]iso.Verdict
+	if len(s) != 62 || !iso.IsDigits(s) {
+		return t, v, iso.Malformed(48, "want 62 digits of totals")
 	}
-	for i, c := range []*ClassTotals{&t.Domestic, &t.Foreign} {
+	for i, c := range []*iso.ClassTotals{&t.Domestic, &t.Foreign} {
 		blk := s[i*31 : i*31+31]
 		fmt.Sscanf(blk[:12], "%d", &c.DebitAmount)
 		fmt.Sscanf(blk[12:15], "%d", &c.DebitCount)
@@ -126,31 +128,31 @@ func parseCUPTotalsF48(s string) (Totals, [2]Verdict, error) {
 		fmt.Sscanf(blk[27:30], "%d", &c.CreditCount)
 		switch blk[30] {
 		case '0':
-			v[i] = VerdictNone
+			v[i] = iso.VerdictNone
 		case '1':
-			v[i] = VerdictBalanced
+			v[i] = iso.VerdictBalanced
 		case '2':
-			v[i] = VerdictOutOfBalance
+			v[i] = iso.VerdictOutOfBalance
 		case '3':
-			v[i] = VerdictError
+			v[i] = iso.VerdictError
 		default:
-			return t, v, malformed(48, "unknown reconciliation result")
+			return t, v, iso.Malformed(48, "unknown reconciliation result")
 		}
 	}
 	return t, v, nil
 }
 
-var cupVerdictDigits = map[Verdict]byte{VerdictNone: '0', VerdictBalanced: '1', VerdictOutOfBalance: '2', VerdictError: '3'}
+var cupVerdictDigits = map[iso.Verdict]byte{iso.VerdictNone: '0', iso.VerdictBalanced: '1', iso.VerdictOutOfBalance: '2', iso.VerdictError: '3'}
 
 // overallVerdict: balanced only when no class is out of balance or in error.
-func overallVerdict(classes ...Verdict) Verdict {
-	out := VerdictBalanced
+func overallVerdict(classes ...iso.Verdict) iso.Verdict {
+	out := iso.VerdictBalanced
 	for _, c := range classes {
-		if c == VerdictError {
-			return VerdictError
+		if c == iso.VerdictError {
+			return iso.VerdictError
 		}
-		if c == VerdictOutOfBalance {
-			out = VerdictOutOfBalance
+		if c == iso.VerdictOutOfBalance {
+			out = iso.VerdictOutOfBalance
 		}
 	}
 	return out
@@ -161,7 +163,7 @@ func overallVerdict(classes ...Verdict) Verdict {
 // (00 for a "CUP" card, 01 for the others), trace n6, PAN n20 right-aligned
 // and zero-filled (zeros when the journal holds only a masked PAN) and
 // amount n12.
-func cupUploadF48(entries []BatchEntry) string {
+func cupUploadF48(entries []iso.BatchEntry) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%02d", len(entries))
 	for _, e := range entries {
@@ -169,34 +171,34 @@ func cupUploadF48(entries []BatchEntry) string {
 		if e.Foreign() {
 			org = "01"
 		}
-		fmt.Fprintf(&b, "%s%s%020s%s", org, e.STAN, e.PAN.Digits(), e.Amount.n12())
+		fmt.Fprintf(&b, "%s%s%020s%s", org, e.STAN, e.PAN.Digits(), e.Amount.N12())
 	}
 	return b.String()
 }
 
-func parseCUPUploadF48(s string, currency Currency) ([]BatchEntry, error) {
-	if len(s) < 2 || !isDigits(s) {
-		return nil, malformed(48, "want digits")
+func parseCUPUploadF48(s string, currency iso.Currency) ([]iso.BatchEntry, error) {
+	if len(s) < 2 || !iso.IsDigits(s) {
+		return nil, iso.Malformed(48, "want digits")
 	}
 	var n int
 	fmt.Sscanf(s[:2], "%d", &n)
 	if len(s) != 2+40*n {
-		return nil, malformed(48, "record count disagrees with length")
+		return nil, iso.Malformed(48, "record count disagrees with length")
 	}
-	out := make([]BatchEntry, n)
+	out := make([]iso.BatchEntry, n)
 	for i := range out {
 		rec := s[2+40*i : 2+40*(i+1)]
-		stan, _ := parseN6(48, rec[2:8])
+		stan, _ := iso.ParseN6(48, rec[2:8])
 		pan := strings.TrimLeft(rec[8:28], "0")
-		amount, _ := parseN12(48, rec[28:40])
+		amount, _ := iso.ParseN12(48, rec[28:40])
 		// The flag says only the class: a foreign record's organisation is
 		// not on the wire, so the host reads it from its own ledger.
-		org := CardOrgCUP
+		org := iso.CardOrgCUP
 		if rec[:2] != "00" {
-			org = CardOrgForeign
+			org = iso.CardOrgForeign
 		}
-		out[i] = BatchEntry{Kind: KindSale, STAN: STAN(stan), PAN: PAN(pan), CardOrg: org,
-			Amount: Amount{Minor: amount, Currency: currency}}
+		out[i] = iso.BatchEntry{Kind: iso.KindSale, STAN: iso.STAN(stan), PAN: iso.PAN(pan), CardOrg: org,
+			Amount: iso.Amount{Minor: amount, Currency: currency}}
 	}
 	return out, nil
 }
@@ -204,10 +206,10 @@ func parseCUPUploadF48(s string, currency Currency) ([]BatchEntry, error) {
 // redactCUP masks as the default table does, except F48, whose layout CUP
 // fixes: totals and counts are shown, the PANs of upload records are masked.
 func redactCUP(id int, v string) string {
-	if id != 48 || !isDigits(v) {
-		return redactDefault(id, v)
+	if id != 48 || !iso.IsDigits(v) {
+		return iso.RedactDefault(id, v)
 	}
-	entries, err := parseCUPUploadF48(v, CNY)
+	entries, err := parseCUPUploadF48(v, iso.CNY)
 	if err != nil || len(v) < 42 {
 		return v // settlement totals or an upload-end count: no card data
 	}

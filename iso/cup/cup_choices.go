@@ -1,4 +1,6 @@
-package iso
+package cup
+
+import "github.com/posswitch/posswitch/iso"
 
 import "fmt"
 
@@ -43,22 +45,21 @@ func (v VoidReversalF61) String() string {
 // spellings keep. Keeping the copy is also what terminals already in the
 // field send. Choose VoidReversalF61Void if your acquirer asks for it.
 // ISO87 refuses the option (its void is itself a reversal).
-func WithVoidReversalF61(v VoidReversalF61) Option {
-	return func(b *base) error {
-		if b.name != "CUP" {
-			return invalid("Option", "WithVoidReversalF61 applies to CUP only")
-		}
-		if v != VoidReversalF61Sale && v != VoidReversalF61Void {
-			return invalid("VoidReversalF61", "unknown choice %d", int(v))
-		}
-		b.voidReversalF61 = v
-		return nil
+func WithVoidReversalF61(v VoidReversalF61) iso.Option {
+	return func(b *iso.Base) error {
+		return configure(b, iso.InvalidField("Option", "cup.WithVoidReversalF61 applies to CUP only"), func(b *cupDialect) error {
+			if v != VoidReversalF61Sale && v != VoidReversalF61Void {
+				return iso.InvalidField("VoidReversalF61", "unknown choice %d", int(v))
+			}
+			b.voidReversalF61 = v
+			return nil
+		})
 	}
 }
 
 // defaultQRVoidEntry is F22 of a CUP void sent without a card: 03 (QR or
 // barcode), 2 (no PIN).
-var defaultQRVoidEntry = EntryMode{Method: EntryBarcode}
+var defaultQRVoidEntry = iso.EntryMode{Method: iso.EntryBarcode}
 
 // WithQRVoidEntryMode sets F22 of a CUP void sent without a card: the void
 // of a payment-code sale or of a paid merchant-presented QR order, which
@@ -77,21 +78,20 @@ var defaultQRVoidEntry = EntryMode{Method: EntryBarcode}
 // then sends the PAN in F2 and F14; a void without a PAN claims manual
 // entry only when this option says so (EntryMode{Method: EntryManual}).
 // ISO87 refuses the option.
-func WithQRVoidEntryMode(m EntryMode) Option {
-	return func(b *base) error {
-		if b.name != "CUP" {
-			return invalid("Option", "WithQRVoidEntryMode applies to CUP only")
-		}
-		if err := m.validate(); err != nil {
-			return prefixField("QRVoidEntryMode", err)
-		}
-		b.qrVoidEntry = &m
-		return nil
+func WithQRVoidEntryMode(m iso.EntryMode) iso.Option {
+	return func(b *iso.Base) error {
+		return configure(b, iso.InvalidField("Option", "cup.WithQRVoidEntryMode applies to CUP only"), func(b *cupDialect) error {
+			if err := m.Validate(); err != nil {
+				return iso.PrefixField("QRVoidEntryMode", err)
+			}
+			b.qrVoidEntry = &m
+			return nil
+		})
 	}
 }
 
 // qrVoidEntryMode is F22 of a CUP void without a card.
-func (b *base) qrVoidEntryMode() EntryMode {
+func (b *cupDialect) qrVoidEntryMode() iso.EntryMode {
 	if b.qrVoidEntry != nil {
 		return *b.qrVoidEntry
 	}
@@ -100,17 +100,17 @@ func (b *base) qrVoidEntryMode() EntryMode {
 
 // voidReversalF61Of rewrites F61 of a CUP void's reversal when the dialect
 // says so: the void's batch (F60.2) and its own trace (F11).
-func (b *base) voidReversalF61Of(r *Message) error {
+func (b *cupDialect) voidReversalF61Of(r *iso.Message) error {
 	if b.voidReversalF61 != VoidReversalF61Void {
 		return nil
 	}
 	f60 := r.Value(60)
 	if len(f60) < 8 {
-		return malformed(60, "a void carries its batch in 60.2")
+		return iso.Malformed(60, "a void carries its batch in 60.2")
 	}
 	stan := r.Value(11)
 	if len(stan) != 6 {
-		return malformed(11, "want a six-digit trace")
+		return iso.Malformed(11, "want a six-digit trace")
 	}
 	r.Set(61, f60[2:8]+stan)
 	return nil

@@ -1,4 +1,4 @@
-package iso_test
+package cup_test
 
 import (
 	"errors"
@@ -32,7 +32,7 @@ func wantFields(t *testing.T, what string, m *iso.Message, mti string, want map[
 // TrTable POS_REFUND_BAT {"00","25","000"}: 60.1 25, 60.3 000). The field
 // text below is laid out by hand from those format strings.
 func TestCUPRefundUploadFields(t *testing.T) {
-	d := dialects(t)["cup"].d
+	d := newCUP(t)
 	orig := iso.Original{STAN: 41, Batch: 6, Time: time.Date(2026, 3, 9, 15, 0, 0, 0, time.UTC), RRN: "307310000041"}
 	refund := iso.BatchEntry{Kind: iso.KindRefund, STAN: 17, Amount: iso.Amount{Minor: 5000, Currency: iso.CNY},
 		PAN: panMaster, CardOrg: iso.CardOrgMC, Original: orig}
@@ -95,7 +95,7 @@ func TestCUPRefundUploadFields(t *testing.T) {
 // Src/tranproc.c RefundTran; chfenix/iso8583
 // src/main/resources/config/cups/iso8583_cups.xml refund: 63 M, "000").
 func TestCUPRefundF63(t *testing.T) {
-	d := dialects(t)["cup"].d
+	d := newCUP(t)
 	keyed := iso.Card{PAN: panVisa, Expiry: "2812", Entry: iso.EntryMode{Method: iso.EntryManual}}
 	orig := iso.Original{STAN: 41, Batch: 6, Time: fixtureTime.Add(-48 * time.Hour), RRN: "307310000041"}
 	for org, want := range map[iso.CardOrg]string{iso.CardOrgVisa: "VIS", "": "000", iso.CardOrgCUP: "CUP"} {
@@ -116,7 +116,7 @@ func TestCUPRefundF63(t *testing.T) {
 // (CaoEnXin/LiaoYang_POS Src/trancomm.c SaveRspPackData copies it to the
 // card unit). The reply is laid out field by field, by hand.
 func TestCUPReplyCardOrg(t *testing.T) {
-	d := dialects(t)["cup"].d
+	d := newCUP(t)
 	card := iso.Card{PAN: panVisa, Expiry: "2812", Entry: iso.EntryMode{Method: iso.EntryManual}}
 	req, err := d.BuildRequest(env(42), iso.SaleRequest{Amount: cny, Card: card})
 	if err != nil {
@@ -154,7 +154,7 @@ func TestCUPReplyCardOrg(t *testing.T) {
 // records uploaded, and 60.3 202 after "not balanced", 207 when both classes
 // balanced (CaoEnXin/LiaoYang_POS Src/tranproc.c PosBatchUp).
 func TestCUPUploadEndFields(t *testing.T) {
-	d := dialects(t)["cup"].d
+	d := newCUP(t)
 	for _, c := range []struct {
 		req  iso.BatchUploadEndRequest
 		want map[int]string

@@ -1,4 +1,4 @@
-package iso_test
+package cup_test
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 )
 
 // The CUP wire layout of odd-length variable numeric fields, checked against
@@ -33,7 +35,7 @@ func hexBytes(t *testing.T, s string) []byte {
 
 func cupDialect(t *testing.T) iso.Dialect {
 	t.Helper()
-	d, err := iso.CUP(iso.WithClock(fixedClock))
+	d, err := cup.New(iso.WithClock(fixedClock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +170,7 @@ func TestCUPHeaderIsConfigurable(t *testing.T) {
 	if got, want := d.Frame([]byte{1}).Header, hexBytes(t, "60 31 00 00 00 00"); !bytes.Equal(got, want) {
 		t.Errorf("default header % X, want % X", got, want)
 	}
-	w, err := iso.CUP(iso.WithCUPHeader(iso.CUPHeader{AppType: 0x61, Version: 0x31, SubVersion: "313031"}))
+	w, err := cup.New(cup.WithHeader(cup.Header{AppType: 0x61, Version: 0x31, SubVersion: "313031"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,14 +183,14 @@ func TestCUPHeaderIsConfigurable(t *testing.T) {
 	if got, want := frame[7:13], hexBytes(t, "61 31 00 31 30 31"); !bytes.Equal(got, want) {
 		t.Errorf("header on the wire % X, want % X", got, want)
 	}
-	test, err := iso.CUP(iso.WithCUPHeader(iso.CUPHeader{AppType: 0x60, Version: 0x31, Status: 1, SubVersion: "310000"}))
+	test, err := cup.New(cup.WithHeader(cup.Header{AppType: 0x60, Version: 0x31, Status: 1, SubVersion: "310000"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := test.Frame(nil).Header, hexBytes(t, "60 31 10 31 00 00"); !bytes.Equal(got, want) {
 		t.Errorf("test-mode header % X, want % X", got, want)
 	}
-	for name, h := range map[string]iso.CUPHeader{
+	for name, h := range map[string]cup.Header{
 		"short sub-version": {AppType: 0x60, Version: 0x31, SubVersion: "00000"},
 		"long sub-version":  {AppType: 0x60, Version: 0x31, SubVersion: "0000000"},
 		"letters":           {AppType: 0x60, Version: 0x31, SubVersion: "00000A"},
@@ -197,11 +199,11 @@ func TestCUPHeaderIsConfigurable(t *testing.T) {
 		"zero app type":     {Version: 0x31, SubVersion: "000000"},
 	} {
 		var fe *iso.FieldError
-		if _, err := iso.CUP(iso.WithCUPHeader(h)); !errors.As(err, &fe) || !errors.Is(err, iso.ErrInvalidInput) {
+		if _, err := cup.New(cup.WithHeader(h)); !errors.As(err, &fe) || !errors.Is(err, iso.ErrInvalidInput) {
 			t.Errorf("%s: %v, want a FieldError", name, err)
 		}
 	}
-	if _, err := iso.ISO87(iso.WithCUPHeader(iso.DefaultCUPHeader())); !errors.Is(err, iso.ErrInvalidInput) {
+	if _, err := iso87.New(cup.WithHeader(cup.DefaultHeader())); !errors.Is(err, iso.ErrInvalidInput) {
 		t.Errorf("ISO87 took a CUP header: %v", err)
 	}
 }
@@ -272,7 +274,7 @@ func TestCUPBatchUploadCarriesNoCurrency(t *testing.T) {
 	}
 	// Another dialect currency: the same bytes read in it, and entries in
 	// CNY are refused before anything is built.
-	hk, err := iso.CUP(iso.WithCurrency(iso.HKD))
+	hk, err := cup.New(cup.WithCurrency(iso.HKD))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +284,7 @@ func TestCUPBatchUploadCarriesNoCurrency(t *testing.T) {
 	if _, err := hk.BuildRequest(env(61), iso.BatchUploadRequest{Entries: entries}); !errors.Is(err, iso.ErrInvalidInput) {
 		t.Errorf("CNY entries on an HKD dialect: %v, want ErrInvalidInput", err)
 	}
-	if _, err := iso.ISO87(iso.WithCurrency(iso.CNY)); !errors.Is(err, iso.ErrInvalidInput) {
+	if _, err := iso87.New(cup.WithCurrency(iso.CNY)); !errors.Is(err, iso.ErrInvalidInput) {
 		t.Errorf("ISO87 took WithCurrency: %v", err)
 	}
 }

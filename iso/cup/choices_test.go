@@ -1,4 +1,4 @@
-package iso_test
+package cup_test
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/posswitch/posswitch/iso"
+	"github.com/posswitch/posswitch/iso/cup"
+	"github.com/posswitch/posswitch/iso/iso87"
 )
 
 // The choices where the public CUP sources disagree, checked against field
@@ -22,7 +24,7 @@ var choiceSale = iso.Original{STAN: 41, Batch: 3, RRN: "307310000041", AuthCode:
 
 func cupWith(t *testing.T, opts ...iso.Option) iso.Dialect {
 	t.Helper()
-	d, err := iso.CUP(append([]iso.Option{iso.WithClock(fixedClock)}, opts...)...)
+	d, err := cup.New(append([]iso.Option{iso.WithClock(fixedClock)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +57,8 @@ func TestCUPVoidReversalF61(t *testing.T) {
 		wire string // F61 on the wire: LLL length 0012 in BCD, then the 12 digits in BCD
 	}{
 		{"default", nil, "000003000041", "0012 000003 000041"},
-		{"sale", []iso.Option{iso.WithVoidReversalF61(iso.VoidReversalF61Sale)}, "000003000041", "0012 000003 000041"},
-		{"void", []iso.Option{iso.WithVoidReversalF61(iso.VoidReversalF61Void)}, "000007000046", "0012 000007 000046"},
+		{"sale", []iso.Option{cup.WithVoidReversalF61(cup.VoidReversalF61Sale)}, "000003000041", "0012 000003 000041"},
+		{"void", []iso.Option{cup.WithVoidReversalF61(cup.VoidReversalF61Void)}, "000007000046", "0012 000007 000046"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := cupWith(t, c.opts...)
@@ -78,7 +80,7 @@ func TestCUPVoidReversalF61(t *testing.T) {
 		})
 	}
 	// A sale's reversal is untouched by the choice.
-	d := cupWith(t, iso.WithVoidReversalF61(iso.VoidReversalF61Void))
+	d := cupWith(t, cup.WithVoidReversalF61(cup.VoidReversalF61Void))
 	sale, err := d.BuildRequest(choiceEnv, iso.PaymentCodeSaleRequest{Amount: choiceSale.Amount, Code: "134567890123456789"})
 	if err != nil {
 		t.Fatal(err)
@@ -106,8 +108,8 @@ func TestCUPQRVoidEntryMode(t *testing.T) {
 		f22  string
 	}{
 		{"default", nil, "032"},
-		{"contactless", []iso.Option{iso.WithQRVoidEntryMode(iso.EntryMode{Method: iso.EntryContactless})}, "072"},
-		{"manual, explicitly", []iso.Option{iso.WithQRVoidEntryMode(iso.EntryMode{Method: iso.EntryManual})}, "012"},
+		{"contactless", []iso.Option{cup.WithQRVoidEntryMode(iso.EntryMode{Method: iso.EntryContactless})}, "072"},
+		{"manual, explicitly", []iso.Option{cup.WithQRVoidEntryMode(iso.EntryMode{Method: iso.EntryManual})}, "012"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := cupWith(t, c.opts...)
@@ -134,7 +136,7 @@ func TestCUPQRVoidEntryMode(t *testing.T) {
 	// A void of a card sale keeps the card's keyed entry and its PAN
 	// (SaleVoidGetData fills F2 and F14 from the log), whatever the choice.
 	keyed := &iso.Card{PAN: "6222021234567890128", Expiry: "2812", Entry: iso.EntryMode{Method: iso.EntryManual}}
-	for _, opts := range [][]iso.Option{nil, {iso.WithQRVoidEntryMode(iso.EntryMode{Method: iso.EntryContactless})}} {
+	for _, opts := range [][]iso.Option{nil, {cup.WithQRVoidEntryMode(iso.EntryMode{Method: iso.EntryContactless})}} {
 		void, _ := voidReversal(t, cupWith(t, opts...), keyed)
 		if void.Value(2) != "6222021234567890128" || void.Value(14) != "2812" || void.Value(22) != "012" {
 			t.Errorf("keyed void F2 %v F14 %q F22 %q, want the PAN, 2812 and 012", void.Has(2), void.Value(14), void.Value(22))
@@ -146,18 +148,18 @@ func TestCUPQRVoidEntryMode(t *testing.T) {
 // values are refused with a typed error.
 func TestCUPChoiceOptionsRefused(t *testing.T) {
 	for name, opt := range map[string]iso.Option{
-		"f61 on iso87": iso.WithVoidReversalF61(iso.VoidReversalF61Void),
-		"f22 on iso87": iso.WithQRVoidEntryMode(iso.EntryMode{Method: iso.EntryBarcode}),
+		"f61 on iso87": cup.WithVoidReversalF61(cup.VoidReversalF61Void),
+		"f22 on iso87": cup.WithQRVoidEntryMode(iso.EntryMode{Method: iso.EntryBarcode}),
 	} {
-		if _, err := iso.ISO87(opt); !errors.Is(err, iso.ErrInvalidInput) {
+		if _, err := iso87.New(opt); !errors.Is(err, iso.ErrInvalidInput) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
 	for name, opt := range map[string]iso.Option{
-		"unknown f61":    iso.WithVoidReversalF61(iso.VoidReversalF61(9)),
-		"unknown method": iso.WithQRVoidEntryMode(iso.EntryMode{Method: "99"}),
+		"unknown f61":    cup.WithVoidReversalF61(cup.VoidReversalF61(9)),
+		"unknown method": cup.WithQRVoidEntryMode(iso.EntryMode{Method: "99"}),
 	} {
-		if _, err := iso.CUP(opt); !errors.Is(err, iso.ErrInvalidInput) {
+		if _, err := cup.New(opt); !errors.Is(err, iso.ErrInvalidInput) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

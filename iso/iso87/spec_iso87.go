@@ -1,4 +1,4 @@
-package iso
+package iso87
 
 import (
 	"github.com/moov-io/iso8583"
@@ -80,4 +80,14 @@ func iso87Spec(binaryBitmap bool) *iso8583.MessageSpec {
 			128: b("Message Authentication Code", 8),
 		},
 	}
+}
+
+// str and bin are the field spec constructors of the table above: one line
+// per ISO field.
+func str(desc string, length int, enc encoding.Encoder, pref prefix.Prefixer) field.Field {
+	return field.NewString(&field.Spec{Length: length, Description: desc, Enc: enc, Pref: pref})
+}
+
+func bin(desc string, length int, pref prefix.Prefixer) field.Field {
+	return field.NewBinary(&field.Spec{Length: length, Description: desc, Enc: encoding.Binary, Pref: pref})
 }
