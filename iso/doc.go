@@ -90,9 +90,11 @@
 //
 // # Sources
 //
-// The message layouts, codes and rules are summarised, with their public
-// sources, in the project's domain notes: the CUP terminal field usage
-// (public CUP terminal applications), ISO 8583:1987 field formats (as in
-// pyiso8583 and moov-io's spec), ANSI X9.19 and ISO/IEC 9797-1 for MACs, ISO
-// 9564-1 for the PIN block, and the ISO 87 response-code tables.
+// Each layout, code and rule is cited where it is coded, by public repository
+// and path or by standard: public CUP terminal applications
+// (CaoEnXin/LiaoYang_POS, alon0808/ProjectAfcApp, wuxinxi/unionpay,
+// chfenix/iso8583) for the CUP dialect; resza/MAB and jpos/jPOS's
+// ISO87APackager for ISO87; ISO 8583:1987 field formats (as in
+// knovichikhin/pyiso8583 and moov-io/iso8583's specs); ANSI X9.19 and ISO/IEC
+// 9797-1 for MACs; ISO 9564-1 for the PIN block.
 package iso
