@@ -135,6 +135,9 @@ func (c *chaosChild) outcome(err error) string {
 	case err == nil:
 		return "ok"
 	case errors.As(err, &de):
+		if os.Getenv(envChaosDebug) != "" {
+			fmt.Printf("NOTE %v %+v\n", err, de.Result)
+		}
 		return "declined-" + string(de.Code)
 	case errors.Is(err, isoswitch.ErrOutcomeUnknown):
 		return "unknown"

@@ -48,6 +48,10 @@ const (
 	envChaosSeed    = "POSSWITCH_CHAOS_SEED"
 	envChaosOps     = "POSSWITCH_CHAOS_OPS"
 	envChaosFinal   = "POSSWITCH_CHAOS_FINAL"
+	// envChaosDebug, set in the parent's environment, logs every decline
+	// the children met and, at the end, every journal record and host
+	// transaction: the material to trace a discrepancy to its cause.
+	envChaosDebug = "POSSWITCH_CHAOS_DEBUG"
 
 	chaosTID      iso.TerminalID   = "TERM0042"
 	chaosTimeout                   = 250 * time.Millisecond
@@ -111,6 +115,14 @@ func TestChaos(t *testing.T) {
 			recs, err := j.Find(func(reversal.Record) bool { return true })
 			if err != nil {
 				t.Fatal(err)
+			}
+			if os.Getenv(envChaosDebug) != "" {
+				for _, r := range recs {
+					t.Logf("REC %d %s %s %s b%s s%s rrn %s orig %d voidedby %d refunded %d settled %v code %s ev %v", r.ID, r.Kind, r.State, r.Amount, r.Batch, r.STAN, r.RRN, r.OriginalID, r.VoidedBy, r.Refunded, r.Settled, r.Code, r.Events)
+				}
+				for _, x := range h.Transactions() {
+					t.Logf("TXN %+v", x)
+				}
 			}
 			cmp := compareLedger(h.Transactions(), recs, chaosTID, st.reported)
 			for _, e := range cmp.Exceptions {
@@ -280,9 +292,10 @@ func runChaosChild(t *testing.T, h *switchtest.Host, dialect, path string, seed 
 			tail = tail[1:]
 		}
 		f := strings.Fields(line)
-		if len(f) == 0 || killed {
+		if len(f) == 0 {
 			continue
 		}
+		// Lines after the signal was sent are still what the child did.
 		switch f[0] {
 		case "RECOVER":
 			n, _ := strconv.Atoi(f[1])
@@ -315,6 +328,8 @@ func runChaosChild(t *testing.T, h *switchtest.Host, dialect, path string, seed 
 				h.PayQR(f[1])
 			}
 			io.WriteString(stdin, "ok\n")
+		case "NOTE":
+			t.Log(line)
 		case "DONE":
 			done = true
 		}
