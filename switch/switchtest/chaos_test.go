@@ -92,7 +92,7 @@ type chaosStats struct {
 	faults                                        map[switchtest.FaultAction]int
 	reported                                      map[uint64]bool
 	outcomes                                      map[string]int
-	settles                                       int
+	settles, storms                               int
 }
 
 func TestChaos(t *testing.T) {
@@ -138,10 +138,10 @@ func TestChaos(t *testing.T) {
 				total += st.faults[a]
 			}
 			t.Logf("chaos %s seed %d: %d ops (%s), %d journal records %v, %d host txns matched; faults %d (%s); "+
-				"%d SIGKILLs, %d starts, %d records unknown at a start, %d recovered by Start, %d settlements; "+
+				"%d SIGKILLs, %d starts (%d in a reversal storm), %d records unknown at a start, %d recovered by Start, %d settlements; "+
 				"%d exceptions; %d discrepancies; %s",
 				name, *chaosSeed, st.ops, fmtCounts(st.outcomes), len(recs), fmtCounts(cmp.States), cmp.Matched, total,
-				strings.Join(faults, ", "), st.kills, st.starts, st.unknownAtStart, st.recovered, st.settles,
+				strings.Join(faults, ", "), st.kills, st.starts, st.storms, st.unknownAtStart, st.recovered, st.settles,
 				len(cmp.Exceptions), len(cmp.Discrepancies), time.Since(began).Round(time.Millisecond))
 			if st.ops < *chaosOps || (*chaosKills > 0 && st.kills == 0) || total == 0 {
 				t.Errorf("the run did not do what it claims: %d ops, %d kills, %d faults", st.ops, st.kills, total)
@@ -213,11 +213,20 @@ func runChaos(t *testing.T, h *switchtest.Host, dialect, path string, ops, kills
 	for inc := 1; ; inc++ {
 		left := ops - st.ops
 		final := left <= 0
-		if final {
-			for a, n := range h.FaultsFired() {
-				st.faults[a] += n
-			}
+		for a, n := range h.FaultsFired() {
+			st.faults[a] += n
+		}
+		switch {
+		case final:
 			h.SetFaults(seed) // the network heals: the last child settles
+		case rng.IntN(6) == 0:
+			// A storm: most reversals go unanswered, so recoveries run out
+			// their sends and end unconfirmed, which the calls must report.
+			st.storms++
+			h.SetFaults(seed+uint64(inc), append(chaosFaults(),
+				switchtest.Fault{Action: switchtest.Drop, Kind: iso.KindReversal, Probability: 0.7})...)
+		default:
+			h.SetFaults(seed+uint64(inc), chaosFaults()...)
 		}
 		killAt, killAtStart := -1, false
 		if !final && st.kills < kills {
