@@ -53,8 +53,9 @@ type Dialect interface {
 	Repeat(orig *Message, attempt int) (*Message, error)
 	// RecoveryOutcome says what a reply's code means for a record that
 	// recovers by r: a reversal ends (OutcomeReversed) or is sent again
-	// (OutcomeRetry); a repeat is approved, declined, or a duplicate the
-	// terminal must match with CheckDuplicate before it counts as approved.
+	// (OutcomeRetry); a repeat is approved, declined, sent again (a code
+	// saying the host did not act on it), or a duplicate the terminal must
+	// match with CheckDuplicate before it counts as approved.
 	RecoveryOutcome(r Recovery, code ResponseCode) RecoveryOutcome
 	// Rules are the host's rules a terminal checks before it sends: the
 	// void window, whether the journal must keep PANs, recovery limits.

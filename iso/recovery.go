@@ -9,7 +9,9 @@ type RecoveryOutcome int
 
 const (
 	// OutcomeRetry: the reply does not end the recovery (a reversal the host
-	// refused). The terminal sends again, within its policy's limits.
+	// refused; a repeat the host did not act on: a code of the retry or
+	// re-sign-on classes). The terminal sends again, within its policy's
+	// limits.
 	OutcomeRetry RecoveryOutcome = iota
 	// OutcomeReversed: the reversal is acknowledged, or the host has nothing
 	// to reverse (by default 00, 12 invalid transaction, 25 original not
@@ -23,7 +25,8 @@ const (
 	// request (CheckDuplicate); otherwise it ends nothing.
 	OutcomeDuplicate
 	// OutcomeDeclined: the repeated request is declined (any other code,
-	// 12 and 25 included): nothing moved.
+	// 12 and 25 included, but not one of the retry or re-sign-on classes,
+	// which says the host did not act on the message): nothing moved.
 	OutcomeDeclined
 )
 
@@ -49,7 +52,11 @@ func (o RecoveryOutcome) String() string {
 // Src/trancomm.c ReverseTranProc, which resends on anything else). A repeat
 // is not a reversal: its reply is read as a first send's would be, so 12 or
 // 25 decline it instead of ending it as done; 94 (duplicate transmission)
-// means the host holds the request, which the terminal must match first.
+// means the host holds the request, which the terminal must match first;
+// and a code of the retry or re-sign-on classes (30, 68, 90, 91, 96, 98;
+// 63, 77, 99, A0) says the host did not act on the message, so the repeat
+// goes again rather than ending declined while an earlier send may stand
+// approved.
 func (b *Base) recoveryOutcome(r Recovery, code ResponseCode) RecoveryOutcome {
 	switch r {
 	case RecoveryReverse:
@@ -58,11 +65,17 @@ func (b *Base) recoveryOutcome(r Recovery, code ResponseCode) RecoveryOutcome {
 		}
 		return OutcomeRetry
 	case RecoveryRepeat:
-		switch {
+		switch a := code.Action(); {
 		case code.Approved():
 			return OutcomeApproved
 		case code == CodeDuplicate:
 			return OutcomeDuplicate
+		case a == ActionRetry, a == ActionResignOn:
+			// The host did not act on this message (format error, system
+			// malfunction, MAC or keys out of step): the reply says nothing
+			// of the request being repeated, which the host may hold
+			// approved from an earlier send. Send it again.
+			return OutcomeRetry
 		}
 		return OutcomeDeclined
 	}

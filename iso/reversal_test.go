@@ -164,7 +164,9 @@ func TestRecoveryPerKind(t *testing.T) {
 // response-code class. A reversal ends on 00 and on 12 / 25 (nothing to
 // reverse; configurable) and is retried on anything else; a repeat (CUP
 // refund advice, ISO87 void) is approved on an approval code, a duplicate
-// on 94, and declined on every other code, 12 and 25 included.
+// on 94, sent again on a code that says the host did not act on it (retry
+// and re-sign-on classes: 30, 96, 68, A0, 63), and declined on every other
+// code, 12 and 25 included.
 func TestRecoveryOutcome(t *testing.T) {
 	cupD, _ := cup.New()
 	i87, _ := iso87.New()
@@ -174,8 +176,8 @@ func TestRecoveryOutcome(t *testing.T) {
 		"A0": iso.OutcomeRetry, "": iso.OutcomeRetry}
 	rep := map[iso.ResponseCode]iso.RecoveryOutcome{"00": iso.OutcomeApproved, "94": iso.OutcomeDuplicate,
 		"12": iso.OutcomeDeclined, "25": iso.OutcomeDeclined, "13": iso.OutcomeDeclined, "51": iso.OutcomeDeclined,
-		"64": iso.OutcomeDeclined, "96": iso.OutcomeDeclined, "30": iso.OutcomeDeclined, "05": iso.OutcomeDeclined,
-		"A0": iso.OutcomeDeclined, "": iso.OutcomeDeclined}
+		"64": iso.OutcomeDeclined, "96": iso.OutcomeRetry, "30": iso.OutcomeRetry, "05": iso.OutcomeDeclined,
+		"A0": iso.OutcomeRetry, "63": iso.OutcomeRetry, "68": iso.OutcomeRetry, "97": iso.OutcomeDeclined, "": iso.OutcomeDeclined}
 	for _, d := range []iso.Dialect{cupD, i87} {
 		for code, want := range rev {
 			if got := d.RecoveryOutcome(iso.RecoveryReverse, code); got != want {

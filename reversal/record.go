@@ -184,5 +184,11 @@ func (r Record) Foreign() bool { return r.CardOrg.Foreign() }
 // Voided reports whether an approved void cancelled this sale.
 func (r Record) Voided() bool { return r.VoidedBy != 0 }
 
-// Refundable is what may still be refunded against this sale.
-func (r Record) Refundable() int64 { return r.Amount.Minor - r.Refunded }
+// Refundable is what may still be refunded against this sale: nothing once
+// a void has cancelled it.
+func (r Record) Refundable() int64 {
+	if r.Voided() {
+		return 0 // the void returned all of it
+	}
+	return r.Amount.Minor - r.Refunded
+}

@@ -134,7 +134,8 @@ func voidable(r reversal.Record) error {
 
 // Refund returns money for a sale of a settled batch, or of the open batch
 // when the host would no longer void it (another day), found by RRN and
-// date; amount may be less than what is left to refund, not more.
+// date; amount may be less than what is left to refund, not more. A sale
+// that was voided is refused: the void returned all of it.
 func (t *Terminal) Refund(ctx context.Context, who Credentials, o Original, amount iso.Amount, card iso.Card) (Result, error) {
 	op, orig, unlock, err := t.undoTarget(ctx, who, ActionRefund, o)
 	if err != nil {
@@ -144,6 +145,9 @@ func (t *Terminal) Refund(ctx context.Context, who Credentials, o Original, amou
 	switch {
 	case orig.BatchKind() != iso.KindSale && orig.BatchKind() != iso.KindPaymentCodeSale, !orig.InBatch():
 		return Result{}, &NotAllowedError{Why: fmt.Sprintf("record %d is not an approved sale", orig.ID)}
+	case orig.Voided():
+		// A void returned all of it: a refund would pay it out twice.
+		return Result{}, &NotAllowedError{Why: fmt.Sprintf("the sale was voided (record %d)", orig.VoidedBy), Instead: "nothing to refund"}
 	case !orig.Settled && !errors.As(t.checkVoid(orig), new(*VoidWindowError)):
 		return Result{}, &NotAllowedError{Why: "the sale's batch is still open", Instead: "void it"}
 	case amount.Currency != orig.Amount.Currency:

@@ -50,7 +50,9 @@
 //
 // A reversal ends on 00 or on a code that leaves nothing to undo (12, 25);
 // a repeated refund or ISO87 host-to-host void is approved on 00 or on a 94 that echoes
-// its terminal, STAN and amount, and declined on any other code. No record
+// its terminal, STAN and amount, sent again on a code that says the host
+// did not act on it (the retry and re-sign-on classes: 30, 96, A0, 63...),
+// and declined on any other code. No record
 // is resent forever: after the dialect's sends (CUP 4 in the first drain,
 // the reference terminal's resend count 3; ISO87 12) a recovery ends
 // reversal.StateUnconfirmed, and the next call that drains (a financial

@@ -42,7 +42,8 @@ func (h *Host) sale(env iso.Envelope, r iso.Request, reply func(iso.ResponseCode
 }
 
 // void cancels an approved sale of the open batch, once. A repeat of the
-// same void (ISO87 host-to-host's 0401) is answered 00 again.
+// same void (ISO87 host-to-host's 0401) is answered 00 again, with the void's RRN and
+// auth code.
 func (h *Host) void(env iso.Envelope, r iso.VoidRequest, reply func(iso.ResponseCode) iso.Reply) (iso.Response, error) {
 	l := h.ledger
 	batch := r.Original.Batch
@@ -68,7 +69,14 @@ func (h *Host) void(env iso.Envelope, r iso.VoidRequest, reply func(iso.Response
 	case orig.Settled:
 		return ok(iso.CodeOutsideWindow)
 	case orig.VoidedBy != 0 && orig.VoidedBy == env.STAN:
-		return ok(iso.CodeApproved) // the same void again
+		// The same void again: answered as the first time, with the
+		// void's own RRN and auth code, as a repeated refund is.
+		if v, seen := l.txns[txnKey{env.Terminal, env.Batch, env.STAN}]; seen {
+			rep := reply(iso.CodeApproved)
+			rep.RRN, rep.AuthCode = v.RRN, v.AuthCode
+			return iso.FinancialResponse{Reply: rep, Of: iso.KindVoid, Amount: orig.Amount, CardOrg: orig.CardOrg}, nil
+		}
+		return ok(iso.CodeApproved)
 	case orig.VoidedBy != 0:
 		return ok(iso.CodeInvalidTxn)
 	case orig.Amount != r.Original.Amount:
