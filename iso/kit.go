@@ -17,6 +17,23 @@ func ValidateRequest(r Request) error {
 	return r.validate()
 }
 
+// StartRequest validates env and r (nothing is built when either is bad)
+// and returns the message every request starts from: F11 the STAN, F41 the
+// terminal, F42 the merchant. A dialect's BuildRequest adds the rest.
+func StartRequest(env Envelope, r Request) (*Message, error) {
+	if err := env.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ValidateRequest(r); err != nil {
+		return nil, err
+	}
+	m := &Message{}
+	m.Set(11, env.STAN.String())
+	m.Set(41, string(env.Terminal))
+	m.Set(42, string(env.Merchant))
+	return m, nil
+}
+
 // N12 is the amount's minor units as twelve digits, F4's spelling.
 func (a Amount) N12() string { return a.n12() }
 

@@ -134,19 +134,10 @@ func (d *cupDialect) BuildRequest(env iso.Envelope, r iso.Request) (*iso.Message
 }
 
 func (d *cupDialect) buildRequest(env iso.Envelope, r iso.Request) (*iso.Message, error) {
-	if err := env.Validate(); err != nil {
+	m, err := iso.StartRequest(env, r)
+	if err != nil {
 		return nil, err
 	}
-	if r == nil {
-		return nil, iso.InvalidField("Request", "nil")
-	}
-	if err := iso.ValidateRequest(r); err != nil {
-		return nil, err
-	}
-	m := &iso.Message{}
-	m.Set(11, env.STAN.String())
-	m.Set(41, string(env.Terminal))
-	m.Set(42, string(env.Merchant))
 	switch r := r.(type) {
 	case iso.SaleRequest:
 		d.financial(m, "0200", "000000", env.Batch, cup601Sale, r.Amount)

@@ -85,20 +85,11 @@ func (d *iso87Dialect) BuildRequest(env iso.Envelope, r iso.Request) (*iso.Messa
 }
 
 func (d *iso87Dialect) buildRequest(env iso.Envelope, r iso.Request) (*iso.Message, error) {
-	if err := env.Validate(); err != nil {
+	m, err := iso.StartRequest(env, r)
+	if err != nil {
 		return nil, err
 	}
-	if r == nil {
-		return nil, iso.InvalidField("Request", "nil")
-	}
-	if err := iso.ValidateRequest(r); err != nil {
-		return nil, err
-	}
-	m := &iso.Message{}
 	m.Set(7, transmissionTime(env.Time))
-	m.Set(11, env.STAN.String())
-	m.Set(41, string(env.Terminal))
-	m.Set(42, string(env.Merchant))
 	batch := env.Batch.String()
 	term := d.terminal()
 	financial := func(mti, proc string, a iso.Amount) {
