@@ -10,7 +10,8 @@ import (
 	"github.com/posswitch/posswitch/reversal"
 )
 
-// transact is the lifecycle of every financial call (design.md):
+// transact is the lifecycle of every financial call (the package doc, "A
+// transaction"):
 //
 //	validate ─▶ journal: prepared, recovery armed ─▶ drain older recoveries ─▶ send
 //	  ─▶ check the reply ─▶ journal: approved | declined | recovery pending ─▶ result

@@ -30,7 +30,7 @@ type chaosComparison struct {
 // compareLedger compares, by (batch, STAN), every record of the journal
 // with the host's transaction for terminal tid, and reports every host
 // transaction no record explains. The rules, from the lifecycle
-// (design.md "The transaction lifecycle"):
+// (isoswitch's package doc, "A transaction"; reversal's state table):
 //
 //   - every record ends in a known state: approved, declined, reversed,
 //     not-sent, no-reply, or an exception (recovery-unconfirmed, given-up);
